@@ -1,0 +1,66 @@
+# Chairside command index. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SQLITE_URL := sqlite:///db.sqlite3
+
+.PHONY: help install run migrate demo test test-sqlite test-postgres lint bench bench-engine catalogue clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@python_bin=$$(.ci/find-python) || exit 1; \
+	if [ ! -x "$(PY)" ] || ! $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then \
+		echo "Creating $(VENV) with $$python_bin"; rm -rf $(VENV); "$$python_bin" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored" || true
+	@$(PY) -c 'import django, sys; assert django.VERSION[:2] == (6, 1), django.get_version(); print("Python", sys.version.split()[0], "Django", django.get_version())'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with Python >= 3.12 and install requirements.txt
+
+migrate: install ## Apply database migrations (SQLite unless DATABASE_URL is set)
+	DEBUG=1 $(PY) manage.py migrate --noinput
+
+demo: migrate ## Load the demo units, users and patients (idempotent)
+	DEBUG=1 $(PY) manage.py load_demo
+
+run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite, DEBUG on)
+	@echo ""
+	@echo "Chairside is starting on http://$(HOST):$(PORT)/"
+	@echo "Demo logins (password for all: chairside-demo):"
+	@echo "  nurse.a   nurse, Unit A (North)"
+	@echo "  nephro.a  nephrologist, Unit A (North)"
+	@echo "  nurse.b   nurse, Unit B (South)"
+	@echo "  admin     unit admin of both units (also Django admin at /admin/)"
+	@echo ""
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install ## ruff check
+	$(VENV)/bin/ruff check .
+
+test-sqlite: install
+	@echo "=== pytest on SQLite ==="
+	DATABASE_URL=$(SQLITE_URL) CHAIRSIDE_TEST_DB=sqlite $(PY) -m pytest -q
+
+test-postgres: install
+	@echo "=== pytest on PostgreSQL (throwaway cluster) ==="
+	CHAIRSIDE_TEST_DB=postgres .ci/with-postgres $(PY) -m pytest -q
+
+test: install lint test-sqlite test-postgres ## Install, lint, then run every test on SQLite and on a real PostgreSQL
+	@echo "All checks passed on SQLite and PostgreSQL."
+
+bench-engine: install ## Median time to evaluate a typical case with the pure engine
+	$(PY) bench/bench_engine.py
+
+catalogue: install ## Write the reviewable rule catalogue to docs/knowledge-catalogue.md
+	$(PY) manage.py knowledge catalogue --out docs/knowledge-catalogue.md
+
+clean: ## Remove the virtualenv, caches and the SQLite database
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles db.sqlite3

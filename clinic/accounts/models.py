@@ -1,0 +1,83 @@
+"""Dialysis units, staff users and their role in each unit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+
+class Role(models.TextChoices):
+    NURSE = "nurse", "Nurse"
+    NEPHROLOGIST = "nephrologist", "Nephrologist"
+    UNIT_ADMIN = "unit_admin", "Unit admin"
+
+
+class LabUnitSystem(models.TextChoices):
+    SI = "SI", "SI (mmol/L)"
+    US = "US", "US conventional (mg/dL)"
+
+
+class Unit(models.Model):
+    """A dialysis unit. Every patient belongs to exactly one; staff see only their units' patients."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    code = models.SlugField(max_length=32, unique=True, help_text="Short code used on the command line, e.g. 'north'.")
+    name = models.CharField(max_length=120)
+    lab_unit_system = models.CharField(
+        max_length=2, choices=LabUnitSystem, default=LabUnitSystem.SI, help_text="Default units for lab entry."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A member of staff. Access to patients comes only through unit memberships."""
+
+    def units(self) -> QuerySet[Unit]:
+        return Unit.objects.filter(memberships__user=self)
+
+    def role_in(self, unit: Unit | int) -> str | None:
+        unit_id = unit if isinstance(unit, int) else unit.pk
+        for membership in self.cached_memberships():
+            if membership.unit_id == unit_id:
+                return membership.role
+        return None
+
+    def cached_memberships(self) -> list[Membership]:
+        cached: list[Membership] | None = getattr(self, "_membership_cache", None)
+        if cached is None:
+            cached = list(self.memberships.select_related("unit"))
+            self._membership_cache = cached
+        return cached
+
+    def unit_ids(self) -> list[int]:
+        return [m.unit_id for m in self.cached_memberships()]
+
+    def primary_role(self) -> str | None:
+        """The most senior role the user holds anywhere (used for wording and navigation only, never for access)."""
+        order = [Role.UNIT_ADMIN, Role.NEPHROLOGIST, Role.NURSE]
+        roles = {m.role for m in self.cached_memberships()}
+        return next((role.value for role in order if role in roles), None)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "unit"], name="one_role_per_unit")]
+        ordering = ["unit__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} in {self.unit}"

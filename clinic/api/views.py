@@ -1,0 +1,60 @@
+"""JSON API: POST /api/v1/evaluate (shared/contract/README.md)."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from clinic.api.auth import user_from_bearer
+from clinic.audit.models import Action
+from clinic.audit.services import record
+from clinic.engine import CaseError, errors_to_json, evaluate, plan_to_json
+
+JSON = "application/json"
+
+
+def _errors(status: int, message: str, field: str = "") -> HttpResponse:
+    body = errors_to_json([{"field": field, "message": message}])
+    return HttpResponse(body, status=status, content_type=JSON)
+
+
+@csrf_exempt  # token-authenticated, no cookies involved
+@login_not_required
+@require_POST
+def evaluate_view(request: HttpRequest) -> HttpResponse:
+    user = user_from_bearer(request)
+    if user is None:
+        response = _errors(401, "A valid API token is required (Authorization: Bearer <token>).")
+        response["WWW-Authenticate"] = 'Bearer realm="chairside"'
+        return response
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.API_MAX_BODY_BYTES:
+        return _errors(413, f"The request body is over {settings.API_MAX_BODY_BYTES // 1024} KiB.")
+    content_type = request.content_type or ""
+    if content_type != JSON:
+        return _errors(415, "Send the case as application/json.")
+    if len(request.body) > settings.API_MAX_BODY_BYTES:  # no or wrong Content-Length header
+        return _errors(413, f"The request body is over {settings.API_MAX_BODY_BYTES // 1024} KiB.")
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _errors(400, f"The body is not valid JSON ({exc.__class__.__name__}).")
+    try:
+        plan = evaluate(data)
+    except CaseError as exc:
+        record(
+            Action.API_EVALUATE, request=request, user=user, detail={"outcome": "invalid", "errors": len(exc.errors)}
+        )
+        return HttpResponse(errors_to_json(exc.errors), status=400, content_type=JSON)
+    record(
+        Action.API_EVALUATE,
+        request=request,
+        user=user,
+        detail={"outcome": "ok", "red_flags": [flag.code for flag in plan.red_flags]},
+    )
+    return HttpResponse(plan_to_json(plan), content_type=JSON)

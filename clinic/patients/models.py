@@ -1,0 +1,148 @@
+"""Patients and their lab results. Public URLs use ``public_id`` (a UUID), never the row id or the MRN."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from clinic.accounts.models import LabUnitSystem
+
+if TYPE_CHECKING:
+    from clinic.accounts.models import User
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class HepaticImpairment(models.TextChoices):
+    NONE = "none", "None"
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class Access(models.TextChoices):
+    FISTULA = "fistula", "Fistula"
+    GRAFT = "graft", "Graft"
+    CATHETER = "catheter", "Catheter"
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def for_user(self, user: User) -> PatientQuerySet:
+        """Only the patients of the units the user is a member of: the single gate for patient access."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(unit_id__in=user.unit_ids())
+
+
+class Patient(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("medical record number", max_length=40)
+    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex, default=Sex.UNKNOWN)
+    dialysis_started = models.DateField("date dialysis started", null=True, blank=True)
+    sessions_completed = models.PositiveIntegerField(null=True, blank=True)
+    dry_weight_kg = models.DecimalField("dry weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
+    # None = not recorded (never read as "no").
+    diabetes = models.BooleanField(null=True, blank=True)
+    hepatic_impairment = models.CharField(max_length=10, choices=HepaticImpairment, blank=True)
+    access = models.CharField("vascular access", max_length=10, choices=Access, blank=True)
+    residual_urine_ml_per_day = models.PositiveIntegerField(null=True, blank=True)
+    # Contract codes (shared/contract): conditions and current medications.
+    conditions = models.JSONField(default=list, blank=True)
+    medications = models.JSONField(default=list, blank=True)
+    lab_unit_system = models.CharField(
+        "lab units", max_length=2, choices=LabUnitSystem, blank=True, help_text="Leave blank to use the unit's default."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        constraints = [models.UniqueConstraint(fields=["unit", "mrn"], name="mrn_unique_in_unit")]
+        indexes = [
+            models.Index(fields=["unit", "family_name", "given_name"], name="patient_unit_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def age_years(self, today: dt.date | None = None) -> int:
+        today = today or timezone.localdate()
+        dob = self.date_of_birth
+        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+    def vintage_months(self, today: dt.date | None = None) -> int | None:
+        if self.dialysis_started is None:
+            return None
+        today = today or timezone.localdate()
+        months = (today.year - self.dialysis_started.year) * 12 + today.month - self.dialysis_started.month
+        if today.day < self.dialysis_started.day:
+            months -= 1
+        return max(months, 0)
+
+    def effective_lab_units(self) -> str:
+        return self.lab_unit_system or self.unit.lab_unit_system
+
+
+class LabSource(models.TextChoices):
+    MANUAL = "manual", "Entered by hand"
+    FHIR = "fhir", "FHIR import"
+    DEMO = "demo", "Demo data"
+
+
+class LabResult(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
+    analyte = models.CharField(max_length=32)
+    value = models.DecimalField("value as entered", max_digits=10, decimal_places=3)
+    unit = models.CharField("unit as entered", max_length=16)
+    value_si = models.FloatField("value in SI units")
+    taken_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=LabSource, default=LabSource.MANUAL)
+    # Identifier of the originating record (e.g. a FHIR Observation id) so a re-import adds nothing twice.
+    source_ref = models.CharField(max_length=200, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        indexes = [models.Index(fields=["patient", "analyte", "-taken_at"], name="lab_patient_analyte_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "source", "source_ref"],
+                condition=~models.Q(source_ref=""),
+                name="lab_source_ref_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.analyte} {self.value} {self.unit} at {self.taken_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from clinic.engine.units import to_si
+
+        self.value_si = to_si(self.analyte, float(self.value), self.unit)
+        super().save(*args, **kwargs)

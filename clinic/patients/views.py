@@ -1,0 +1,121 @@
+"""Patient screens. Every lookup goes through ``Patient.objects.for_user`` so another unit's patient is a 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinic.audit.models import Action
+from clinic.audit.services import record
+from clinic.core import codes
+from clinic.patients.forms import LabResultForm, PatientForm
+from clinic.patients.models import Patient
+from clinic.patients.services import latest_labs
+
+PAGE_SIZE = 25
+
+
+def _patient_for(request: HttpRequest, public_id: object) -> Patient:
+    return get_object_or_404(Patient.objects.for_user(request.user).select_related("unit"), public_id=public_id)
+
+
+@require_GET
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    patients = Patient.objects.for_user(request.user).select_related("unit")
+    if query:
+        terms = Q()
+        for word in query.split():
+            terms &= Q(family_name__icontains=word) | Q(given_name__icontains=word) | Q(mrn__icontains=word)
+        patients = patients.filter(terms)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "query": query, "multi_unit": len(request.user.unit_ids()) > 1}
+    template = "patients/list.html#results" if request.htmx else "patients/list.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@require_GET
+def patient_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    patient = _patient_for(request, public_id)
+    record(Action.PATIENT_VIEW, request=request, unit=patient.unit, patient_public_id=patient.public_id)
+    labs = list(patient.lab_results.all()[:50])
+    context = {
+        "patient": patient,
+        "labs": labs,
+        "latest": latest_labs(labs),
+        "condition_names": codes.names("conditions", patient.conditions),
+        "medication_names": codes.names("medications", patient.medications),
+        "lab_form": LabResultForm(patient=patient),
+    }
+    return render(request, "patients/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.unit_ids():
+        messages.error(request, "You are not a member of any unit yet. Ask your unit admin to add you.")
+        return redirect("patients:list")
+    form = PatientForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        patient = form.save(commit=False)
+        patient.created_by = request.user
+        patient.save()
+        record(Action.PATIENT_CREATE, request=request, unit=patient.unit, patient_public_id=patient.public_id)
+        messages.success(request, "Patient added.")
+        return redirect("patients:detail", public_id=patient.public_id)
+    return render(request, "patients/form.html", {"form": form, "patient": None}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    patient = _patient_for(request, public_id)
+    form = PatientForm(request.POST or None, instance=patient, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        changed = sorted(form.changed_data)
+        form.save()
+        record(
+            Action.PATIENT_EDIT,
+            request=request,
+            unit=patient.unit,
+            patient_public_id=patient.public_id,
+            detail={"fields": changed},
+        )
+        messages.success(request, "Patient details saved.")
+        return redirect("patients:detail", public_id=patient.public_id)
+    status = 400 if form.errors else 200
+    return render(request, "patients/form.html", {"form": form, "patient": patient}, status=status)
+
+
+@require_http_methods(["POST"])
+def lab_create(request: HttpRequest, public_id: str) -> HttpResponse:
+    patient = _patient_for(request, public_id)
+    form = LabResultForm(request.POST, patient=patient)
+    if form.is_valid():
+        lab = form.save(commit=False)
+        lab.entered_by = request.user
+        lab.save()
+        record(
+            Action.LAB_CREATE,
+            request=request,
+            unit=patient.unit,
+            patient_public_id=patient.public_id,
+            detail={"analyte": lab.analyte},
+        )
+        messages.success(request, f"{codes.analyte_name(lab.analyte)} result saved.")
+        return redirect("patients:detail", public_id=patient.public_id)
+    labs = list(patient.lab_results.all()[:50])
+    context = {
+        "patient": patient,
+        "labs": labs,
+        "latest": latest_labs(labs),
+        "condition_names": codes.names("conditions", patient.conditions),
+        "medication_names": codes.names("medications", patient.medications),
+        "lab_form": form,
+    }
+    return render(request, "patients/detail.html", context, status=400)

@@ -1,0 +1,93 @@
+"""Django fixtures: personas in two units (healthchecks' alice/bob/charlie idea) and a patient factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
+from clinic.patients.models import Patient
+
+PASSWORD = "correct-horse-battery"
+_mrn = itertools.count(1000)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings: Any) -> None:
+    # Production settings (DEBUG off) redirect to HTTPS and mark cookies secure; the test client speaks HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def unit_a(db: None) -> Unit:
+    return Unit.objects.create(code="north", name="Unit A (North)", lab_unit_system=LabUnitSystem.SI)
+
+
+@pytest.fixture
+def unit_b(db: None) -> Unit:
+    return Unit.objects.create(code="south", name="Unit B (South)", lab_unit_system=LabUnitSystem.US)
+
+
+def _make_user(username: str, *memberships: tuple[Unit, str]) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    for unit, role in memberships:
+        Membership.objects.create(user=user, unit=unit, role=role)
+    return user
+
+
+@pytest.fixture
+def nurse_a(unit_a: Unit) -> User:
+    return _make_user("nurse.a", (unit_a, Role.NURSE))
+
+
+@pytest.fixture
+def nephro_a(unit_a: Unit) -> User:
+    return _make_user("nephro.a", (unit_a, Role.NEPHROLOGIST))
+
+
+@pytest.fixture
+def nurse_b(unit_b: Unit) -> User:
+    return _make_user("nurse.b", (unit_b, Role.NURSE))
+
+
+@pytest.fixture
+def make_patient() -> Callable[..., Patient]:
+    def make(unit: Unit, **fields: Any) -> Patient:
+        values: dict[str, Any] = {
+            "mrn": f"M{next(_mrn)}",
+            "family_name": "Example",
+            "given_name": "Pat",
+            "date_of_birth": dt.date(1960, 5, 17),
+            "sex": "female",
+            "dialysis_started": dt.date(2015, 3, 1),
+            "dry_weight_kg": 70,
+            "diabetes": True,
+            "conditions": [],
+            "medications": ["sevelamer"],
+        }
+        values.update(fields)
+        return Patient.objects.create(unit=unit, **values)
+
+    return make
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], Client]:
+    def login(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login

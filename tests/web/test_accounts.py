@@ -1,0 +1,83 @@
+"""Sign-in, sign-out, idle log-off and the login wall."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from clinic.accounts.middleware import LAST_SEEN_KEY
+from clinic.accounts.models import Unit, User
+from clinic.audit.models import Action, AuditEvent
+from clinic.patients.models import Patient
+from tests.web.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_logout_are_audited(nurse_a: User) -> None:
+    client = Client()
+    response = client.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == reverse("patients:list")
+    assert AuditEvent.objects.filter(action=Action.LOGIN, user=nurse_a).count() == 1
+    assert client.post(reverse("logout")).status_code == 302
+    assert AuditEvent.objects.filter(action=Action.LOGOUT, user=nurse_a).count() == 1
+    assert client.get(reverse("patients:list")).status_code == 302
+
+
+def test_failed_login_gives_a_clear_message_and_is_audited(nurse_a: User) -> None:
+    response = Client().post(reverse("login"), {"username": "nurse.a", "password": "wrong"})
+    assert response.status_code == 200
+    assert "do not match" in response.content.decode()
+    event = AuditEvent.objects.get(action=Action.LOGIN_FAILED)
+    assert event.username == "nurse.a" and "wrong" not in str(event.detail)
+
+
+def test_logout_needs_post(nurse_a: User, client_for: Callable[[User], Client]) -> None:
+    client = client_for(nurse_a)
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.get(reverse("patients:list")).status_code == 200
+
+
+def test_idle_session_ends_and_login_returns_to_the_same_page(
+    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client], settings
+) -> None:
+    settings.SESSION_IDLE_MINUTES = 15
+    patient = make_patient(unit_a)
+    page = reverse("patients:detail", args=[patient.public_id])
+    client = client_for(nurse_a)
+    assert client.get(page).status_code == 200
+    session = client.session
+    session[LAST_SEEN_KEY] = time.time() - 16 * 60
+    session.save()
+    response = client.get(page)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login")) and "next=" in response["Location"]
+    follow = client.get(response["Location"])
+    assert "signed out after 15 minutes" in follow.content.decode()
+    # Signing in again goes straight back to the page the nurse was on.
+    back = client.post(response["Location"], {"username": "nurse.a", "password": PASSWORD, "next": page})
+    assert back["Location"] == page
+
+
+def test_active_session_is_not_ended(nurse_a: User, client_for: Callable[[User], Client], settings) -> None:
+    settings.SESSION_IDLE_MINUTES = 15
+    client = client_for(nurse_a)
+    client.get(reverse("patients:list"))
+    session = client.session
+    session[LAST_SEEN_KEY] = time.time() - 14 * 60
+    session.save()
+    assert client.get(reverse("patients:list")).status_code == 200
+
+
+def test_htmx_request_without_session_gets_hx_redirect() -> None:
+    response = Client().get(reverse("patients:list"), headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(reverse("login"))
+
+
+def test_login_page_redirects_signed_in_user(nurse_a: User, client_for: Callable[[User], Client]) -> None:
+    assert client_for(nurse_a).get(reverse("login"))["Location"] == reverse("patients:list")

@@ -1,0 +1,142 @@
+"""Guard tests for the whole project: migrations, checks, every named URL, health check, settings parsing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from clinic.accounts.models import User
+from clinic.envconf import parse_database_url
+from clinic.patients.models import Patient
+
+# Routes that are public on purpose, or that authenticate with tokens instead of a session.
+PUBLIC_ROUTES = {"login", "healthz", "api-evaluate"}
+POST_ONLY_ROUTES = {"logout", "patients:lab-create", "api-evaluate"}
+
+
+def test_no_pending_migrations(db: None) -> None:
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+
+
+def test_system_checks_clean(db: None) -> None:
+    call_command("check", fail_level="WARNING")
+
+
+def named_routes() -> Iterator[tuple[str, URLPattern]]:
+    def walk(patterns: list[Any], namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.app_name == "admin":
+                    continue
+                ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                yield from walk(entry.url_patterns, ns)
+            elif isinstance(entry, URLPattern) and entry.name:
+                yield f"{namespace}{entry.name}", entry
+
+    yield from walk(get_resolver().url_patterns)
+
+
+def _url_for(name: str, pattern: URLPattern, patient: Patient) -> str:
+    kwargs = dict.fromkeys(pattern.pattern.converters, patient.public_id)
+    return reverse(name, kwargs=kwargs)
+
+
+def test_every_named_route_is_known() -> None:
+    names = {name for name, _ in named_routes()}
+    assert {"home", "login", "logout", "healthz", "patients:list", "patients:detail"} <= names
+
+
+@pytest.mark.django_db
+def test_every_named_url_renders_for_member_and_redirects_anonymous(
+    nurse_a: User, unit_a: Any, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
+) -> None:
+    patient = make_patient(unit_a)
+    member = client_for(nurse_a)
+    anonymous = Client()
+    checked = 0
+    for name, pattern in named_routes():
+        url = _url_for(name, pattern, patient)
+        if name in POST_ONLY_ROUTES:
+            assert member.get(url).status_code == 405, name
+        else:
+            response = member.get(url, follow=True)
+            assert response.status_code == 200, (name, response.status_code)
+        if name not in PUBLIC_ROUTES:
+            response = anonymous.get(url)
+            assert response.status_code == 302, (name, response.status_code)
+            assert response["Location"].startswith(reverse("login")), name
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.django_db
+def test_pages_have_exactly_one_h1(
+    nurse_a: User, unit_a: Any, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
+) -> None:
+    patient = make_patient(unit_a)
+    client = client_for(nurse_a)
+    for url in [
+        reverse("patients:list"),
+        reverse("patients:detail", args=[patient.public_id]),
+        reverse("patients:create"),
+        reverse("patients:edit", args=[patient.public_id]),
+    ]:
+        html = client.get(url).content.decode()
+        assert html.count("<h1") == 1, url
+    assert Client().get(reverse("login")).content.decode().count("<h1") == 1
+
+
+@pytest.mark.django_db
+def test_healthz_checks_the_database() -> None:
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_csp_header_forbids_inline_script(nurse_a: User, client_for: Callable[[User], Client]) -> None:
+    response = client_for(nurse_a).get(reverse("patients:list"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    html = response.content.decode()
+    assert "<script>" not in html and " style=" not in html
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///db.sqlite3", {"ENGINE": "django.db.backends.sqlite3", "NAME": Path("/base/db.sqlite3")}),
+        ("sqlite:////tmp/x.db", {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/x.db"}),
+        (
+            "postgres://app:s%40cret@db.example:5433/chairside",
+            {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "chairside",
+                "USER": "app",
+                "PASSWORD": "s@cret",
+                "HOST": "db.example",
+                "PORT": "5433",
+            },
+        ),
+        ("postgresql:///chairside?host=/run/pg", {"NAME": "chairside", "HOST": "/run/pg", "PORT": ""}),
+    ],
+)
+def test_database_url_parsing(url: str, expected: dict[str, Any]) -> None:
+    parsed = parse_database_url(url, Path("/base"))
+    for key, value in expected.items():
+        assert parsed[key] == value
+
+
+def test_database_url_rejects_unknown_scheme() -> None:
+    with pytest.raises(ValueError, match="not supported"):
+        parse_database_url("mysql://x/y", Path("/base"))
