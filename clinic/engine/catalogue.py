@@ -1,0 +1,152 @@
+"""A reviewable Markdown catalogue of every rule in the knowledge base (for clinician sign-off).
+
+Run: ``python -m clinic.engine.catalogue > catalogue.md``
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .drugs import default_verdict
+from .knowledge import Knowledge, fmt_number, load_knowledge
+
+
+def _md(text: str | None) -> str:
+    return (text or "–").replace("|", "\\|").replace("\n", " ")
+
+
+def _refs(k: Knowledge, ids: tuple[str, ...]) -> str:
+    out = []
+    for rid in ids:
+        ref = k.references.get(rid)
+        if ref is None:
+            out.append(f"{rid} (UNKNOWN)")
+        elif ref.url:
+            out.append(f"[{rid}]({ref.url})")
+        else:
+            out.append(rid)
+    return ", ".join(out)
+
+
+def render_markdown(knowledge: Knowledge | None = None) -> str:
+    k = knowledge or load_knowledge()
+    lines: list[str] = []
+    add = lines.append
+    add(f"# Chairside rule catalogue — knowledge {k.version}")
+    add("")
+    add(f"**Status:** {k.status}  ")
+    add(f"**Population:** {k.population}  ")
+    add(f"**Knowledge hash:** `{k.content_hash[:16]}`")
+    add("")
+    add("Evidence tags: " + "; ".join(f"**{t}** {d}" for t, d in k.evidence_tags.items()))
+    add("")
+
+    add("## 1. Thresholds (thresholds.toml)")
+    add("")
+    add("| id | meaning | fires when | evidence | sources | note |")
+    add("|---|---|---|---|---|---|")
+    for t in k.thresholds.values():
+        if t.source_file == "thresholds":
+            cmp = f"value {t.op} {fmt_number(t.value)} {t.unit}" if t.op else f"= {fmt_number(t.value)} {t.unit}"
+            add(f"| `{t.id}` | {_md(t.label)} | {_md(cmp)} | {t.evidence} | {_refs(k, t.sources)} | {_md(t.note)} |")
+    add("")
+    add("## 2. Unit policy (policy.toml) — a unit may change these after sign-off")
+    add("")
+    add("| id | meaning | value | facts.md default | evidence | sources | note |")
+    add("|---|---|---|---|---|---|---|")
+    for t in k.thresholds.values():
+        if t.source_file == "policy":
+            val = f"{t.op or '='} {fmt_number(t.value)} {t.unit}"
+            fd = "–" if t.facts_default is None else fmt_number(t.facts_default)
+            changed = " **(changed)**" if t.facts_default is not None and t.facts_default != t.value else ""
+            add(
+                f"| `{t.id}` | {_md(t.label)} | {_md(val)}{changed} | {fd} | {t.evidence} | "
+                f"{_refs(k, t.sources)} | {_md(t.note)} |"
+            )
+    add("")
+
+    add("## 3. Red flags (redflags.toml)")
+    add("")
+    for r in sorted(k.red_flags.values(), key=lambda r: r.order):
+        tiers = ", ".join(f"{tier}: **{u}**" for tier, u in r.urgency.items())
+        add(f"### `{r.code}` — {r.title}")
+        add("")
+        add(f"- **Criteria:** {r.criteria}")
+        add(f"- **Urgency:** {tiers}")
+        add("- **Required actions:**")
+        for a in r.actions:
+            add(f"  - {a}")
+        add(f"- **Evidence:** {r.evidence} — **Sources:** {_refs(k, r.sources)}")
+        add("")
+
+    add("## 4. Care-plan actions (actions.toml)")
+    add("")
+    for step in k.steps.values():
+        add(f"### Step `{step.code}` — {step.title}")
+        add("")
+        for a in k.actions.values():
+            if a.step != step.code:
+                continue
+            add(f"- **`{a.code}`** ({a.who}; evidence {a.evidence}; {_refs(k, a.sources)})  ")
+            add(f"  {a.text}")
+            if a.nurse_text:
+                add(f"  *Nurse wording:* {a.nurse_text}")
+        add("")
+
+    add("## 5. Drug verdicts (drugs.toml)")
+    add("")
+    add("Verdicts can only become stricter (usable < caution < avoid). Hard stops cannot be overridden.")
+    add("")
+    for d in k.drugs.values():
+        hard = " — **HARD STOP**" if d.hard_stop else ""
+        add(f"### `{d.code}` — {d.name}: default **{default_verdict(d)}**{hard}")
+        add("")
+        add(f"- **Why:** {d.why}")
+        add(f"- **Dose:** {_md(d.dose)}")
+        add(f"- **Max duration:** {_md(d.max_duration)}")
+        add(f"- **Monitoring:** {_md(d.monitoring)}")
+        if d.tighten:
+            add("- **Stricter when:**")
+            for rule in d.tighten:
+                add(f"  - `{rule.factor}` → **{rule.verdict}**: {rule.why}")
+        if d.order:
+            mx = f"; max `{d.order.max_id}`" if d.order.max_id else ""
+            hs = " (hard stop above)" if d.order.hard_stop_above else ""
+            add(f"- **Order check:** units {', '.join(d.order.units)}{mx}{hs}")
+        add(f"- **Evidence:** {d.evidence} — **Sources:** {_refs(k, d.sources)}")
+        add("")
+
+    add("## 6. Laboratory analytes (analytes.toml)")
+    add("")
+    add("| analyte | SI unit | accepted units (× factor to SI) | plausible | reference | LOINC |")
+    add("|---|---|---|---|---|---|")
+    for a in k.analytes.values():
+        units = "; ".join(f"{u.unit} ×{fmt_number(u.to_si)}" for u in a.units)
+        ref = f"{'' if a.reference_low is None else fmt_number(a.reference_low)}–" + (
+            "" if a.reference_high is None else fmt_number(a.reference_high)
+        )
+        add(
+            f"| {a.name} | {a.si_unit} | {_md(units)} | {fmt_number(a.plausible_min)}–"
+            f"{fmt_number(a.plausible_max)} | {ref} | {', '.join(a.loinc) or '–'} |"
+        )
+    add("")
+
+    add("## 7. Findings (codes.toml)")
+    add("")
+    add("| code | name | nurse question | group | 60-s screen |")
+    add("|---|---|---|---|---|")
+    for f in k.findings.values():
+        add(f"| `{f.code}` | {f.name} | {_md(f.question)} | {f.group} | {'yes' if f.screen else ''} |")
+    add("")
+
+    add("## 8. References")
+    add("")
+    for ref in k.references.values():
+        link = f" <{ref.url}>" if ref.url else " (primary text not retrieved / internal)"
+        add(f"- **{ref.id}** {ref.title}.{link}")
+    add("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.stdout.write(render_markdown())

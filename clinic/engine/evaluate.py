@@ -1,0 +1,56 @@
+"""Orchestration: case -> care plan. Pure and deterministic (no clock, no randomness, no I/O after loading)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .actions import State, build_steps
+from .contract import PLAN_SCHEMA
+from .derived import build_ctx, derived_output
+from .drugs import drug_verdicts
+from .knowledge import Knowledge, load_knowledge
+from .missing import compute_missing
+from .redflags import detect
+from .types import CarePlan, Case
+from .validation import validate_case
+
+
+def evaluate(case: Case | Mapping[str, object], knowledge: Knowledge | None = None) -> CarePlan:
+    """Evaluate a case. A Mapping is validated first (raises CaseError with every problem)."""
+    k = knowledge or load_knowledge()
+    if not isinstance(case, Case):
+        case = validate_case(case, k)
+    ctx = build_ctx(case, k)
+    red_flags = detect(ctx)
+    verdicts = drug_verdicts(ctx)
+    missing = compute_missing(ctx)
+    state = State(verdicts={v.drug: v for v in verdicts}, missing=missing)
+    steps = build_steps(ctx, state)
+    return CarePlan(
+        schema=PLAN_SCHEMA,
+        knowledge_version=k.version,
+        red_flags=red_flags,
+        steps=steps,
+        drugs=verdicts,
+        derived=derived_output(ctx),
+        missing=missing,
+        warnings=_warnings(case, k),
+        knowledge_status=k.status,
+        knowledge_hash=k.content_hash,
+    )
+
+
+def _warnings(case: Case, k: Knowledge) -> tuple[str, ...]:
+    out = [f"unrecognised medication: {name}" for name in case.unrecognised_medications]
+    post = sorted(k.analytes[lab.analyte].short for lab in case.labs if lab.when == "post_dialysis")
+    if post:
+        out.append("measured after dialysis (thresholds assume pre-dialysis samples): " + ", ".join(post))
+    d = case.dialysis
+    if (
+        d.pre_weight_kg is not None
+        and d.target_weight_kg is not None
+        and d.uf_volume_ml is None
+        and d.pre_weight_kg < d.target_weight_kg
+    ):
+        out.append("pre-dialysis weight is below the target weight; UF volume taken as 0 mL")
+    return tuple(out)

@@ -1,0 +1,112 @@
+"""Cross-checks between the knowledge files, the contract and the Python implementation.
+
+``check_integrity(k)`` returns a list of problems (empty = OK). It is run by the test-suite and can be run by a
+Django system check at start-up.
+"""
+
+from __future__ import annotations
+
+from .actions import TRIGGERS
+from .contract import (
+    ACTIONS,
+    ANALYTES,
+    CONDITIONS,
+    DRUGS,
+    FINDINGS,
+    HARD_STOP_DRUGS,
+    MEDICATIONS,
+    RED_FLAGS,
+    STEPS,
+)
+from .drugs import STRICTNESS
+from .factors import factor_exists
+from .knowledge import Knowledge
+from .redflags import RULES
+
+
+def _two_way(problems: list[str], what: str, declared: set[str], implemented: set[str]) -> None:
+    for code in sorted(declared - implemented):
+        problems.append(f"{what} '{code}' is declared in the knowledge files but has no Python implementation")
+    for code in sorted(implemented - declared):
+        problems.append(f"{what} '{code}' is implemented in Python but not declared in the knowledge files")
+
+
+def _contract(problems: list[str], what: str, contract: tuple[str, ...], declared: set[str]) -> None:
+    for code in contract:
+        if code not in declared:
+            problems.append(f"contract {what} '{code}' is not declared in the knowledge files")
+
+
+def check_integrity(k: Knowledge) -> list[str]:
+    problems: list[str] = []
+
+    # contract codes are all declared
+    _contract(problems, "red flag", RED_FLAGS, set(k.red_flags))
+    _contract(problems, "action", ACTIONS, set(k.actions))
+    _contract(problems, "step", STEPS, set(k.steps))
+    _contract(problems, "drug", DRUGS, set(k.drugs))
+    _contract(problems, "finding", FINDINGS, set(k.findings))
+    _contract(problems, "condition", CONDITIONS, set(k.conditions))
+    _contract(problems, "medication", MEDICATIONS, set(k.medications))
+    _contract(problems, "analyte", ANALYTES, set(k.analytes))
+
+    # TOML ids <-> Python implementation
+    _two_way(problems, "red flag", set(k.red_flags), set(RULES))
+    _two_way(problems, "action", set(k.actions), set(TRIGGERS))
+    for code, drug in k.drugs.items():
+        for rule in drug.tighten:
+            if not factor_exists(rule.factor, k):
+                problems.append(f"drug '{code}': tightening factor '{rule.factor}' has no implementation")
+            if STRICTNESS[rule.verdict] <= STRICTNESS[drug.verdict] and drug.verdict != "avoid":
+                problems.append(
+                    f"drug '{code}': tightening factor '{rule.factor}' gives '{rule.verdict}', "
+                    f"which is not stricter than the default '{drug.verdict}'"
+                )
+            if STRICTNESS[rule.verdict] < STRICTNESS[drug.verdict]:
+                problems.append(f"drug '{code}': tightening factor '{rule.factor}' would loosen the verdict")
+    for code in HARD_STOP_DRUGS:
+        d = k.drugs.get(code)
+        if d is not None and (not d.hard_stop or d.verdict != "avoid"):
+            problems.append(f"drug '{code}' must be a hard stop with verdict 'avoid'")
+    for code, d in k.drugs.items():
+        if d.hard_stop and d.verdict != "avoid":
+            problems.append(f"drug '{code}': a hard stop must have verdict 'avoid'")
+        if d.verdict != "avoid" and not d.dose:
+            problems.append(f"drug '{code}': verdict '{d.verdict}' needs a dose text")
+
+    # medication groups only name known medications
+    for group, members in k.medication_groups.items():
+        for m in members:
+            if m not in k.medications:
+                problems.append(f"medication group '{group}' names unknown medication '{m}'")
+
+    # evidence and sources everywhere; every source resolvable
+    def check_sources(where: str, evidence: str, sources: tuple[str, ...]) -> None:
+        if evidence not in ("V", "S", "U"):
+            problems.append(f"{where}: evidence tag missing or invalid")
+        if not sources:
+            problems.append(f"{where}: no sources")
+        for s in sources:
+            if s not in k.references:
+                problems.append(f"{where}: source '{s}' is not in references.toml")
+
+    for code, a in k.actions.items():
+        check_sources(f"action '{code}'", a.evidence, a.sources)
+    for code, r in k.red_flags.items():
+        check_sources(f"red flag '{code}'", r.evidence, r.sources)
+        if not r.actions:
+            problems.append(f"red flag '{code}': no required actions")
+    for code, d in k.drugs.items():
+        check_sources(f"drug '{code}'", d.evidence, d.sources)
+    for tid, t in k.thresholds.items():
+        check_sources(f"{t.source_file} '{tid}'", t.evidence, t.sources)
+
+    # analytes: SI unit accepted, reference ranges inside plausibility bounds
+    for code, a in k.analytes.items():
+        for bound in (a.reference_low, a.reference_high):
+            if bound is not None and not a.plausible_min <= bound <= a.plausible_max:
+                problems.append(f"analyte '{code}': reference range outside the plausibility bounds")
+    for code, f in k.findings.items():
+        if f.group not in ("neurological", "spine", "cardiac", "electrolyte", "infection", "access", "other"):
+            problems.append(f"finding '{code}': unknown group '{f.group}'")
+    return problems

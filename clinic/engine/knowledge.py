@@ -1,0 +1,515 @@
+"""Load the clinical knowledge (clinic/knowledge/*.toml) into validated, frozen, read-only objects.
+
+``load_knowledge()`` is cached per process and per directory. Structural problems (a missing field, an unknown
+placeholder, a bad operator) raise ``KnowledgeError`` at load time; cross-file consistency (every contract code
+declared, every source id resolvable, Python implementation present) is checked by ``integrity.check_integrity``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .contract import EVIDENCE, STEPS, URGENCIES, VERDICTS, WHO
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+FILES = (
+    "meta.toml",
+    "references.toml",
+    "analytes.toml",
+    "codes.toml",
+    "thresholds.toml",
+    "policy.toml",
+    "redflags.toml",
+    "actions.toml",
+    "drugs.toml",
+)
+_OPS = ("<", "<=", ">", ">=")
+_PLACEHOLDER = re.compile(r"\{(threshold|policy)\.([a-z0-9_]+)\}")
+
+
+class KnowledgeError(ValueError):
+    """The knowledge files are malformed."""
+
+
+def fmt_number(value: float) -> str:
+    """Format a number for clinical text: no trailing zeros, no exponent for usual magnitudes."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def normalise_unit(unit: str) -> str:
+    """Canonical key for unit matching: case-insensitive, micro signs folded, spaces collapsed."""
+    u = unit.strip().replace("µ", "u").replace("μ", "u").replace("×", "x").lower()
+    return " ".join(u.split())
+
+
+# --------------------------------------------------------------------------------------------- objects
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    id: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDef:
+    unit: str
+    to_si: float
+    from_si: float
+
+
+@dataclass(frozen=True, slots=True)
+class Analyte:
+    code: str
+    name: str
+    short: str
+    si_unit: str
+    decimals: int
+    units: tuple[UnitDef, ...]
+    plausible_min: float
+    plausible_max: float
+    reference_low: float | None
+    reference_high: float | None
+    high_inclusive: bool
+    needed_for_cramp_workup: bool
+    loinc: tuple[str, ...]
+    unit_lookup: Mapping[str, UnitDef]
+
+    @property
+    def accepted_units(self) -> tuple[str, ...]:
+        return tuple(u.unit for u in self.units)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingCode:
+    code: str
+    name: str
+    question: str
+    group: str
+    screen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    id: str
+    source_file: str  # "thresholds" or "policy"
+    label: str
+    op: str | None
+    value: float
+    unit: str
+    evidence: str
+    sources: tuple[str, ...]
+    note: str
+    facts_default: float | None
+
+    def hit(self, x: float | None) -> bool:
+        """Apply the comparison ``x OP value``. A missing value never hits (it is 'not assessed')."""
+        if x is None:
+            return False
+        op = self.op
+        if op == "<":
+            return x < self.value
+        if op == "<=":
+            return x <= self.value
+        if op == ">":
+            return x > self.value
+        if op == ">=":
+            return x >= self.value
+        raise KnowledgeError(f"threshold {self.id} has no comparison operator")
+
+    @property
+    def text(self) -> str:
+        return f"{self.op or '='} {fmt_number(self.value)} {self.unit}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class StepDef:
+    code: str
+    title: str
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDef:
+    code: str
+    step: str
+    text: str
+    nurse_text: str | None
+    who: str
+    evidence: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagDef:
+    code: str
+    title: str
+    criteria: str
+    urgency: Mapping[str, str]  # tier -> urgency
+    actions: tuple[str, ...]
+    evidence: str
+    sources: tuple[str, ...]
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class TightenRule:
+    factor: str
+    verdict: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLimit:
+    units: tuple[str, ...]
+    max_id: str | None
+    hard_stop_above: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DrugDef:
+    code: str
+    name: str
+    verdict: str
+    hard_stop: bool
+    dose: str | None
+    max_duration: str | None
+    monitoring: str | None
+    why: str
+    evidence: str
+    sources: tuple[str, ...]
+    tighten: tuple[TightenRule, ...]
+    order: OrderLimit | None
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    """Everything the engine and the Django forms need, read-only."""
+
+    version: str
+    status: str
+    population: str
+    case_schema: str
+    plan_schema: str
+    evidence_tags: Mapping[str, str]
+    references: Mapping[str, Reference]
+    analytes: Mapping[str, Analyte]
+    findings: Mapping[str, FindingCode]
+    conditions: Mapping[str, str]
+    medications: Mapping[str, str]
+    medication_groups: Mapping[str, tuple[str, ...]]
+    thresholds: Mapping[str, Threshold]  # thresholds.toml and policy.toml, one namespace
+    steps: Mapping[str, StepDef]
+    actions: Mapping[str, ActionDef]
+    red_flags: Mapping[str, RedFlagDef]
+    drugs: Mapping[str, DrugDef]
+    path: str
+    content_hash: str
+    raw_placeholders: tuple[tuple[str, str], ...]  # (where, placeholder) for the catalogue/integrity
+
+    # --- convenience -------------------------------------------------------------------------------
+    def t(self, tid: str) -> Threshold:
+        return self.thresholds[tid]
+
+    def value(self, tid: str) -> float:
+        return self.thresholds[tid].value
+
+    def hit(self, tid: str, x: float | None) -> bool:
+        return self.thresholds[tid].hit(x)
+
+    @property
+    def drug_names(self) -> Mapping[str, str]:
+        return MappingProxyType({c: d.name for c, d in self.drugs.items()})
+
+    @property
+    def screen_findings(self) -> tuple[str, ...]:
+        return tuple(c for c, f in self.findings.items() if f.screen)
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+_cache: dict[str, Knowledge] = {}
+_lock = threading.Lock()
+
+
+def load_knowledge(path: str | Path | None = None) -> Knowledge:
+    """Load and validate the knowledge directory (default ``clinic/knowledge``). Cached per process."""
+    directory = Path(path) if path is not None else DEFAULT_DIR
+    key = str(directory.resolve())
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    with _lock:
+        cached = _cache.get(key)
+        if cached is None:
+            cached = _build(directory)
+            _cache[key] = cached
+        return cached
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def _req(table: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
+    if key not in table:
+        raise KnowledgeError(f"{where}: missing '{key}'")
+    value = table[key]
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise KnowledgeError(f"{where}.{key}: expected a number")
+        return float(value)
+    if not isinstance(value, kind):
+        raise KnowledgeError(f"{where}.{key}: expected {kind}")
+    return value
+
+
+def _opt_float(table: Mapping[str, Any], key: str, where: str) -> float | None:
+    if key not in table:
+        return None
+    return _req(table, key, where, float)  # type: ignore[no-any-return]
+
+
+def _sources(table: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    src = table.get("sources")
+    if not isinstance(src, list) or not all(isinstance(s, str) for s in src):
+        raise KnowledgeError(f"{where}.sources: expected a list of reference ids")
+    return tuple(src)
+
+
+def _evidence(table: Mapping[str, Any], where: str) -> str:
+    ev = _req(table, "evidence", where)
+    if ev not in EVIDENCE:
+        raise KnowledgeError(f"{where}.evidence: must be one of {EVIDENCE}")
+    return str(ev)
+
+
+def _build(directory: Path) -> Knowledge:
+    raw: dict[str, dict[str, Any]] = {}
+    digest = hashlib.sha256()
+    for name in FILES:
+        data = (directory / name).read_bytes()
+        digest.update(name.encode() + b"\0" + data + b"\0")
+        try:
+            raw[name] = tomllib.loads(data.decode("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise KnowledgeError(f"{name}: {exc}") from exc
+
+    meta = raw["meta.toml"]
+    references = {
+        rid: Reference(rid, _req(t, "title", f"references.{rid}"), t.get("url") or None)
+        for rid, t in raw["references.toml"].items()
+    }
+
+    # thresholds + policy: one namespace
+    thresholds: dict[str, Threshold] = {}
+    for fname, label in (("thresholds.toml", "thresholds"), ("policy.toml", "policy")):
+        for tid, t in raw[fname].items():
+            where = f"{label}.{tid}"
+            if tid in thresholds:
+                raise KnowledgeError(f"{where}: id also defined in {thresholds[tid].source_file}.toml")
+            op = t.get("op")
+            if op is not None and op not in _OPS:
+                raise KnowledgeError(f"{where}.op: must be one of {_OPS}")
+            thresholds[tid] = Threshold(
+                id=tid,
+                source_file=label,
+                label=_req(t, "label", where),
+                op=op,
+                value=_req(t, "value", where, float),
+                unit=_req(t, "unit", where),
+                evidence=_evidence(t, where),
+                sources=_sources(t, where),
+                note=str(t.get("note", "")),
+                facts_default=_opt_float(t, "facts_default", where),
+            )
+
+    placeholders: list[tuple[str, str]] = []
+
+    def render(text: str | None, where: str) -> str | None:
+        if text is None:
+            return None
+
+        def sub(m: re.Match[str]) -> str:
+            kind, tid = m.group(1), m.group(2)
+            th = thresholds.get(tid)
+            if th is None or th.source_file != ("thresholds" if kind == "threshold" else "policy"):
+                raise KnowledgeError(f"{where}: unknown placeholder {{{kind}.{tid}}}")
+            placeholders.append((where, f"{kind}.{tid}"))
+            return fmt_number(th.value)
+
+        return _PLACEHOLDER.sub(sub, text)
+
+    def render_req(text: str, where: str) -> str:
+        out = render(text, where)
+        assert out is not None
+        return out
+
+    # analytes
+    analytes: dict[str, Analyte] = {}
+    for code, t in raw["analytes.toml"].items():
+        where = f"analytes.{code}"
+        units: list[UnitDef] = []
+        for i, u in enumerate(_req(t, "units", where, list)):
+            uw = f"{where}.units[{i}]"
+            to_si = _req(u, "to_si", uw, float)
+            if to_si <= 0:
+                raise KnowledgeError(f"{uw}.to_si must be positive")
+            from_si = _opt_float(u, "from_si", uw)
+            units.append(UnitDef(_req(u, "unit", uw), to_si, from_si if from_si is not None else 1.0 / to_si))
+        lookup = {normalise_unit(u.unit): u for u in units}
+        lo = _req(t, "plausible_min", where, float)
+        hi = _req(t, "plausible_max", where, float)
+        if not lo < hi:
+            raise KnowledgeError(f"{where}: plausible_min must be below plausible_max")
+        analytes[code] = Analyte(
+            code=code,
+            name=_req(t, "name", where),
+            short=str(t.get("short") or _req(t, "name", where).lower()),
+            si_unit=_req(t, "si_unit", where),
+            decimals=int(_req(t, "decimals", where, int)),
+            units=tuple(units),
+            plausible_min=lo,
+            plausible_max=hi,
+            reference_low=_opt_float(t, "reference_low", where),
+            reference_high=_opt_float(t, "reference_high", where),
+            high_inclusive=bool(t.get("high_inclusive", False)),
+            needed_for_cramp_workup=bool(t.get("needed_for_cramp_workup", False)),
+            loinc=tuple(t.get("loinc", ())),
+            unit_lookup=MappingProxyType(lookup),
+        )
+        if normalise_unit(analytes[code].si_unit) not in lookup:
+            raise KnowledgeError(f"{where}: the SI unit must also be an accepted unit")
+
+    codes = raw["codes.toml"]
+    findings = {
+        code: FindingCode(
+            code,
+            _req(t, "name", f"findings.{code}"),
+            _req(t, "question", f"findings.{code}"),
+            _req(t, "group", f"findings.{code}"),
+            bool(t.get("screen", False)),
+        )
+        for code, t in codes.get("findings", {}).items()
+    }
+    conditions = {str(k): str(v) for k, v in codes.get("conditions", {}).items()}
+    medications = {str(k): str(v) for k, v in codes.get("medications", {}).items()}
+    groups = {str(k): tuple(v) for k, v in codes.get("medication_groups", {}).items()}
+
+    # steps and actions
+    acts = raw["actions.toml"]
+    steps: dict[str, StepDef] = {}
+    for code, t in acts.get("steps", {}).items():
+        if code not in STEPS:
+            raise KnowledgeError(f"steps.{code}: not a contract step")
+        steps[code] = StepDef(code, _req(t, "title", f"steps.{code}"), STEPS.index(code))
+    actions: dict[str, ActionDef] = {}
+    for code, t in acts.get("action", {}).items():
+        where = f"action.{code}"
+        step = _req(t, "step", where)
+        if step not in steps or not code.startswith(step + "."):
+            raise KnowledgeError(f"{where}: step '{step}' must be a declared step and prefix the code")
+        who = _req(t, "who", where)
+        if who not in WHO:
+            raise KnowledgeError(f"{where}.who: must be one of {WHO}")
+        actions[code] = ActionDef(
+            code=code,
+            step=step,
+            text=render_req(_req(t, "text", where), where),
+            nurse_text=render(t.get("nurse_text"), where),
+            who=who,
+            evidence=_evidence(t, where),
+            sources=_sources(t, where),
+        )
+
+    # red flags
+    red_flags: dict[str, RedFlagDef] = {}
+    for i, (name, t) in enumerate(raw["redflags.toml"].get("redflag", {}).items()):
+        code = f"redflag.{name}"
+        where = code
+        urgency = _req(t, "urgency", where, dict)
+        if "base" not in urgency or any(u not in URGENCIES for u in urgency.values()):
+            raise KnowledgeError(f"{where}.urgency: needs 'base'; values must be one of {URGENCIES}")
+        red_flags[code] = RedFlagDef(
+            code=code,
+            title=_req(t, "title", where),
+            criteria=render_req(_req(t, "criteria", where), where),
+            urgency=MappingProxyType(dict(urgency)),
+            actions=tuple(render_req(a, where) for a in _req(t, "actions", where, list)),
+            evidence=_evidence(t, where),
+            sources=_sources(t, where),
+            order=i,
+        )
+
+    # drugs
+    drugs: dict[str, DrugDef] = {}
+    for code, t in raw["drugs.toml"].get("drug", {}).items():
+        where = f"drug.{code}"
+        verdict = _req(t, "verdict", where)
+        if verdict not in VERDICTS:
+            raise KnowledgeError(f"{where}.verdict: must be one of {VERDICTS}")
+        tighten = []
+        for j, r in enumerate(t.get("tighten", [])):
+            rw = f"{where}.tighten[{j}]"
+            rv = _req(r, "verdict", rw)
+            if rv not in VERDICTS:
+                raise KnowledgeError(f"{rw}.verdict: must be one of {VERDICTS}")
+            tighten.append(TightenRule(_req(r, "factor", rw), rv, _req(r, "why", rw)))
+        order = None
+        if "order" in t:
+            o = t["order"]
+            max_id = o.get("max")
+            if max_id is not None and max_id not in thresholds:
+                raise KnowledgeError(f"{where}.order.max: unknown policy id '{max_id}'")
+            order = OrderLimit(
+                tuple(_req(o, "units", f"{where}.order", list)), max_id, bool(o.get("hard_stop_above", False))
+            )
+        drugs[code] = DrugDef(
+            code=code,
+            name=_req(t, "name", where),
+            verdict=verdict,
+            hard_stop=bool(t.get("hard_stop", False)),
+            dose=render(t.get("dose"), where),
+            max_duration=render(t.get("max_duration"), where),
+            monitoring=render(t.get("monitoring"), where),
+            why=render_req(_req(t, "why", where), where),
+            evidence=_evidence(t, where),
+            sources=_sources(t, where),
+            tighten=tuple(tighten),
+            order=order,
+        )
+
+    return Knowledge(
+        version=_req(meta, "knowledge_version", "meta"),
+        status=_req(meta, "status", "meta"),
+        population=str(meta.get("population", "")),
+        case_schema=_req(meta, "case_schema", "meta"),
+        plan_schema=_req(meta, "plan_schema", "meta"),
+        evidence_tags=MappingProxyType(dict(meta.get("evidence", {}))),
+        references=MappingProxyType(references),
+        analytes=MappingProxyType(analytes),
+        findings=MappingProxyType(findings),
+        conditions=MappingProxyType(conditions),
+        medications=MappingProxyType(medications),
+        medication_groups=MappingProxyType(groups),
+        thresholds=MappingProxyType(thresholds),
+        steps=MappingProxyType(dict(sorted(steps.items(), key=lambda kv: kv[1].order))),
+        actions=MappingProxyType(actions),
+        red_flags=MappingProxyType(red_flags),
+        drugs=MappingProxyType(drugs),
+        path=str(directory),
+        content_hash=digest.hexdigest(),
+        raw_placeholders=tuple(placeholders),
+    )

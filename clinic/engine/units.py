@@ -1,0 +1,114 @@
+"""Unit conversion, plausibility and low/normal/high classification for lab analytes.
+
+All factors come from ``analytes.toml`` (facts.md §3a). Every rule decides on the SI value.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .knowledge import Analyte, Knowledge, fmt_number, load_knowledge, normalise_unit
+
+
+class UnitError(ValueError):
+    """A value/unit that cannot be used; the message is written for a nurse."""
+
+
+def _analyte(analyte: str, knowledge: Knowledge | None) -> Analyte:
+    k = knowledge or load_knowledge()
+    a = k.analytes.get(analyte)
+    if a is None:
+        raise UnitError(f"'{analyte}' is not a laboratory test Chairside knows")
+    return a
+
+
+def _unit_list(a: Analyte) -> str:
+    names: list[str] = []
+    for u in a.units:
+        if u.unit not in names:
+            names.append(u.unit)
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _clean(x: float) -> float:
+    """Remove binary float noise (0.7000000000000001 -> 0.7) without clinical rounding."""
+    return round(x, 9)
+
+
+def to_si(analyte: str, value: float, unit: str, knowledge: Knowledge | None = None) -> float:
+    """Convert ``value`` in ``unit`` to the analyte's SI unit. Raises UnitError with a nurse-readable message."""
+    a = _analyte(analyte, knowledge)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UnitError(f"the {a.short} value must be a number")
+    u = a.unit_lookup.get(normalise_unit(unit)) if isinstance(unit, str) else None
+    if u is None:
+        shown = unit if isinstance(unit, str) and unit.strip() else "an empty unit"
+        raise UnitError(f"{shown} is not a unit for {a.short}; use {_unit_list(a)}")
+    return _clean(value * u.to_si)
+
+
+def from_si(analyte: str, si_value: float, unit: str, knowledge: Knowledge | None = None) -> float:
+    a = _analyte(analyte, knowledge)
+    u = a.unit_lookup.get(normalise_unit(unit))
+    if u is None:
+        raise UnitError(f"{unit} is not a unit for {a.short}; use {_unit_list(a)}")
+    return _clean(si_value * u.from_si)
+
+
+def convert(analyte: str, value: float, from_unit: str, to_unit: str, knowledge: Knowledge | None = None) -> float:
+    """Convert between any two accepted units of an analyte (via SI, using the exact facts.md factors)."""
+    if normalise_unit(from_unit) == normalise_unit(to_unit):
+        _analyte(analyte, knowledge)  # still validates the analyte and unit
+        to_si(analyte, value, from_unit, knowledge)
+        return float(value)
+    si = to_si(analyte, value, from_unit, knowledge)
+    a = _analyte(analyte, knowledge)
+    if normalise_unit(to_unit) == normalise_unit(a.si_unit):
+        return si
+    return from_si(analyte, si, to_unit, knowledge)
+
+
+def check_plausible(analyte: str, si_value: float, knowledge: Knowledge | None = None) -> str | None:
+    """Return a nurse-readable problem if the SI value is impossible in a living patient, else None."""
+    a = _analyte(analyte, knowledge)
+    if si_value < 0:
+        return f"{a.short} cannot be negative; check the value"
+    if not (a.plausible_min <= si_value <= a.plausible_max):
+        return (
+            f"{a.short} {fmt_number(si_value)} {a.si_unit} is not possible in a living patient; "
+            f"check the value and the unit (accepted range {fmt_number(a.plausible_min)}–"
+            f"{fmt_number(a.plausible_max)} {a.si_unit})"
+        )
+    return None
+
+
+def classify(analyte: str, si_value: float | None, knowledge: Knowledge | None = None) -> str | None:
+    """Badge for display: "low" | "normal" | "high", or None (no value / no reference range).
+
+    low if value < reference_low; high if value > reference_high (>= when high_inclusive). Information only;
+    decisions use thresholds.toml / policy.toml.
+    """
+    if si_value is None:
+        return None
+    a = _analyte(analyte, knowledge)
+    if a.reference_low is None and a.reference_high is None:
+        return None
+    if a.reference_low is not None and si_value < a.reference_low:
+        return "low"
+    if a.reference_high is not None and (
+        si_value >= a.reference_high if a.high_inclusive else si_value > a.reference_high
+    ):
+        return "high"
+    return "normal"
+
+
+def format_si(analyte: str, si_value: float, knowledge: Knowledge | None = None) -> str:
+    """'0.49 mmol/L' with the analyte's display precision."""
+    a = _analyte(analyte, knowledge)
+    return f"{round_si(a, si_value):.{a.decimals}f} {a.si_unit}"
+
+
+def round_si(a: Analyte, si_value: float) -> float:
+    return round(si_value, a.decimals)
