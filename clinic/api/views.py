@@ -35,6 +35,8 @@ def evaluate_view(request: HttpRequest) -> HttpResponse:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or int(length) > settings.API_MAX_BODY_BYTES:
         return _errors(413, f"The request body is over {settings.API_MAX_BODY_BYTES // 1024} KiB.")
+    if not request.body.strip():
+        return _errors(400, "The request body is empty; send a case as JSON.")
     content_type = request.content_type or ""
     if content_type != JSON:
         return _errors(415, "Send the case as application/json.")
