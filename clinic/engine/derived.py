@@ -56,7 +56,16 @@ def volume(case: Case, k: Knowledge) -> Volume:
         idh = False
     else:
         idh = None
-    return Volume(uf_ml, uf_rate, idwg, fall, idh, "; ".join(reasons))
+    # round(.., 9) removes binary float noise (73.0 - 70.2 = 2.799999999999997) so that a value a clinician
+    # would compute as exactly 4.0 % meets ">= 4"; it is not a clinical rounding.
+    return Volume(
+        uf_ml,
+        None if uf_rate is None else round(uf_rate, 9),
+        None if idwg is None else round(idwg, 9),
+        fall,
+        idh,
+        "; ".join(reasons),
+    )
 
 
 @dataclass(slots=True)

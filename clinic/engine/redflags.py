@@ -74,7 +74,11 @@ def _aluminium(c: Ctx) -> Hit:
     if exposure and neuro:
         parts.append(f"{'; '.join(exposure)}, plus {c.fnames(neuro)}")
     if high:
-        parts.append(f"serum {c.labtxt('aluminium')} (> {fmt_number(c.k.value('al_dfo'))})")
+        if c.lab_hit("al_no_dfo", "aluminium"):
+            band = f"> {fmt_number(c.k.value('al_no_dfo'))}: no DFO, intensive high-flux HD"
+        else:
+            band = f"> {fmt_number(c.k.value('al_dfo'))}: DFO test band"
+        parts.append(f"serum {c.labtxt('aluminium')} ({band})")
     return _hit("escalated" if c.f("seizure") else "base", parts)
 
 

@@ -1,0 +1,154 @@
+"""Django-free fixtures and case builders for the engine tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from clinic.engine import CarePlan, Knowledge, evaluate, load_knowledge
+
+SCREEN_FINDINGS = (
+    "speech_disturbance",
+    "confusion",
+    "myoclonus",
+    "seizure",
+    "arm_weakness_or_numbness",
+    "fever",
+    "chest_pain",
+    "palpitations",
+    "syncope",
+    "carpopedal_spasm",
+    "perioral_tingling",
+    "shivering_or_rigors",
+    "access_hand_ischaemia",
+)
+
+# A complete, unremarkable case: every needed input present, nothing abnormal, no red flag.
+BASE: dict[str, Any] = {
+    "schema": "chairside.case/1",
+    "patient": {
+        "age_years": 55,
+        "sex": "male",
+        "dialysis_vintage_months": 24,
+        "sessions_completed": 300,
+        "dry_weight_kg": 70.0,
+        "diabetes": False,
+        "residual_urine_ml_per_day": 0,
+        "hepatic_impairment": "none",
+        "access": "fistula",
+        "conditions": [],
+    },
+    "episode": {
+        "timing": "during_dialysis",
+        "ongoing": True,
+        "minutes_into_session": 60,
+        "sites": ["legs"],
+        "kind": "cramp",
+        "severity_0_10": 5,
+        "episodes_last_4_weeks": 1,
+        "duration_weeks": 2,
+    },
+    "findings": dict.fromkeys(SCREEN_FINDINGS, False),
+    "vitals": {"sbp_pre_mmhg": 140, "sbp_nadir_mmhg": 125, "heart_rate_bpm": 75, "temperature_c": 36.8},
+    "labs": [
+        {"analyte": "magnesium", "value": 0.85, "unit": "mmol/L", "when": "pre_dialysis"},
+        {"analyte": "calcium_ionised", "value": 1.2, "unit": "mmol/L", "when": "pre_dialysis"},
+        {"analyte": "potassium", "value": 4.5, "unit": "mmol/L", "when": "pre_dialysis"},
+        {"analyte": "sodium", "value": 139, "unit": "mmol/L", "when": "pre_dialysis"},
+        {"analyte": "phosphate", "value": 1.3, "unit": "mmol/L", "when": "pre_dialysis"},
+        {"analyte": "bicarbonate", "value": 24, "unit": "mmol/L", "when": "pre_dialysis"},
+    ],
+    "dialysis": {
+        "pre_weight_kg": 72.0,
+        "previous_post_weight_kg": 70.2,
+        "target_weight_kg": 70.0,
+        "session_minutes": 240,
+        "sessions_per_week": 3,
+        "dialysate_sodium_mmol_l": 138,
+        "sodium_profiling": False,
+        "dialysate_potassium_mmol_l": 2.0,
+        "dialysate_calcium_mmol_l": 1.25,
+        "dialysate_magnesium_mmol_l": 0.5,
+        "dialysate_bicarbonate_mmol_l": 35,
+        "buffer": "bicarbonate",
+        "dialysate_temperature_c": 36.5,
+        "blood_flow_ml_min": 350,
+        "dialyser_flux": "high",
+        "missed_or_shortened_sessions_last_month": 0,
+    },
+    "medications": ["sevelamer"],
+}
+
+_DROP = object()
+
+
+def make_case(
+    overrides: dict[str, Any] | None = None,
+    labs: dict[str, Any] | None = None,
+    findings: dict[str, bool] | None = None,
+    meds: list[str] | None = None,
+    conditions: list[str] | None = None,
+    drop: list[str] | None = None,
+) -> dict[str, Any]:
+    """Copy BASE and apply changes.
+
+    overrides: {"patient.age_years": 70, "dialysis.uf_volume_ml": 3640}
+    labs: {"potassium": 6.5} (SI) or {"magnesium": (1.7, "mg/dL")} or {"magnesium": None} to remove
+    findings: {"seizure": True}; meds / conditions replace the lists; drop: dotted paths to delete.
+    """
+    case = copy.deepcopy(BASE)
+    for path, value in (overrides or {}).items():
+        section, _, key = path.partition(".")
+        if key:
+            case.setdefault(section, {})[key] = value
+        else:
+            case[section] = value
+    for analyte, value in (labs or {}).items():
+        case["labs"] = [lab for lab in case["labs"] if lab["analyte"] != analyte]
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            v, unit = value
+        else:
+            v, unit = value, load_knowledge().analytes[analyte].si_unit
+        case["labs"].append({"analyte": analyte, "value": v, "unit": unit, "when": "pre_dialysis"})
+    if findings:
+        case["findings"].update(findings)
+    if meds is not None:
+        case["medications"] = meds
+    if conditions is not None:
+        case["patient"]["conditions"] = conditions
+    for path in drop or []:
+        section, _, key = path.partition(".")
+        if key:
+            case.get(section, {}).pop(key, None)
+        else:
+            case.pop(section, None)
+    return case
+
+
+def plan_for(**kwargs: Any) -> CarePlan:
+    return evaluate(make_case(**kwargs))
+
+
+def actions(plan: CarePlan) -> set[str]:
+    return set(plan.action_codes())
+
+
+def flags(plan: CarePlan) -> dict[str, str]:
+    return {r.code: r.urgency for r in plan.red_flags}
+
+
+def action(plan: CarePlan, code: str) -> Any:
+    for s in plan.steps:
+        for a in s.actions:
+            if a.code == code:
+                return a
+    raise KeyError(code)
+
+
+@pytest.fixture(scope="session")
+def k() -> Knowledge:
+    return load_knowledge()
