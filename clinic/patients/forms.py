@@ -80,6 +80,7 @@ class PatientForm(forms.ModelForm):
             *self.fields["hepatic_impairment"].choices[1:],
         ]
         self.fields["access"].choices = [("", "Not recorded"), *self.fields["access"].choices[1:]]
+        self.fields["lab_unit_system"].choices = [("", "The unit's default"), *self.fields["lab_unit_system"].choices[1:]]
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -147,14 +148,14 @@ class PatientForm(forms.ModelForm):
 
 
 class LabResultForm(forms.ModelForm):
-    analyte = forms.ChoiceField()
+    analyte = forms.ChoiceField(label="Test")
     unit = forms.ChoiceField()
 
     class Meta:
         model = LabResult
         fields = ["analyte", "value", "unit", "taken_at"]
         widgets = {"taken_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
-        labels = {"taken_at": "Taken at"}
+        labels = {"taken_at": "Taken at", "value": "Value", "analyte": "Test"}
 
     def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,13 +1,41 @@
+"""Read-side helpers for patient pages: lab rows ready to show, without extra queries."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from clinic.core import codes
+from clinic.engine.units import classify, format_si
 from clinic.patients.models import LabResult
 
 
-def latest_labs(labs: Iterable[LabResult]) -> list[LabResult]:
+@dataclass(frozen=True)
+class LabRow:
+    lab: LabResult
+    name: str
+    as_entered: str
+    si_text: str
+    badge: str | None  # "low" | "normal" | "high" | None (no reference range)
+
+
+def lab_row(lab: LabResult) -> LabRow:
+    return LabRow(
+        lab=lab,
+        name=codes.analyte_name(lab.analyte),
+        as_entered=f"{lab.value.normalize():f} {lab.unit}",
+        si_text=format_si(lab.analyte, lab.value_si),
+        badge=classify(lab.analyte, lab.value_si),
+    )
+
+
+def lab_rows(labs: Iterable[LabResult]) -> list[LabRow]:
+    return [lab_row(lab) for lab in labs]
+
+
+def latest_labs(labs: Iterable[LabResult]) -> list[LabRow]:
     """The most recent result per analyte, from results already ordered newest first."""
     seen: dict[str, LabResult] = {}
     for lab in labs:
         seen.setdefault(lab.analyte, lab)
-    return sorted(seen.values(), key=lambda lab: lab.analyte)
+    return sorted(lab_rows(seen.values()), key=lambda row: row.name)

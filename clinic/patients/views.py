@@ -14,9 +14,10 @@ from clinic.audit.services import record
 from clinic.core import codes
 from clinic.patients.forms import LabResultForm, PatientForm
 from clinic.patients.models import Patient
-from clinic.patients.services import latest_labs
+from clinic.patients.services import lab_rows, latest_labs
 
 PAGE_SIZE = 25
+LAB_HISTORY = 50
 
 
 def _patient_for(request: HttpRequest, public_id: object) -> Patient:
@@ -44,16 +45,19 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = _patient_for(request, public_id)
     record(Action.PATIENT_VIEW, request=request, unit=patient.unit, patient_public_id=patient.public_id)
-    labs = list(patient.lab_results.all()[:50])
-    context = {
+    return render(request, "patients/detail.html", _detail_context(patient, LabResultForm(patient=patient)))
+
+
+def _detail_context(patient: Patient, lab_form: LabResultForm) -> dict[str, object]:
+    labs = list(patient.lab_results.all()[:LAB_HISTORY])
+    return {
         "patient": patient,
-        "labs": labs,
+        "labs": lab_rows(labs),
         "latest": latest_labs(labs),
         "condition_names": codes.names("conditions", patient.conditions),
         "medication_names": codes.names("medications", patient.medications),
-        "lab_form": LabResultForm(patient=patient),
+        "lab_form": lab_form,
     }
-    return render(request, "patients/detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -109,13 +113,4 @@ def lab_create(request: HttpRequest, public_id: str) -> HttpResponse:
         )
         messages.success(request, f"{codes.analyte_name(lab.analyte)} result saved.")
         return redirect("patients:detail", public_id=patient.public_id)
-    labs = list(patient.lab_results.all()[:50])
-    context = {
-        "patient": patient,
-        "labs": labs,
-        "latest": latest_labs(labs),
-        "condition_names": codes.names("conditions", patient.conditions),
-        "medication_names": codes.names("medications", patient.medications),
-        "lab_form": form,
-    }
-    return render(request, "patients/detail.html", context, status=400)
+    return render(request, "patients/detail.html", _detail_context(patient, form), status=400)

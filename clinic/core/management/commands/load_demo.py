@@ -24,39 +24,14 @@ USERS = [
     ("nurse.b", "Mei", "Tanaka", [("south", Role.NURSE)]),
     ("admin", "Priya", "Raman", [("north", Role.UNIT_ADMIN), ("south", Role.UNIT_ADMIN)]),
 ]
-GIVEN = [
-    "Margaret",
-    "Joseph",
-    "Aisha",
-    "Tomasz",
-    "Grace",
-    "Samuel",
-    "Fatima",
-    "Henry",
-    "Rosa",
-    "Kwame",
-    "Elena",
-    "David",
-    "Nadia",
-    "Arthur",
-    "Sunita",
-    "Patrick",
-    "Ingrid",
-    "Omar",
-    "Beatriz",
-    "Walter",
-    "Yuki",
-    "Florence",
-    "Ibrahim",
-    "Dorothy",
-    "Luis",
-    "Mary",
-    "Chen",
-    "Agnes",
-    "Emeka",
-    "Helen",
-    "Rajesh",
-    "Olga",
+GIVEN = [  # (given name, sex)
+    ("Margaret", "female"), ("Joseph", "male"), ("Aisha", "female"), ("Tomasz", "male"), ("Grace", "female"),
+    ("Samuel", "male"), ("Fatima", "female"), ("Henry", "male"), ("Rosa", "female"), ("Kwame", "male"),
+    ("Elena", "female"), ("David", "male"), ("Nadia", "female"), ("Arthur", "male"), ("Sunita", "female"),
+    ("Patrick", "male"), ("Ingrid", "female"), ("Omar", "male"), ("Beatriz", "female"), ("Walter", "male"),
+    ("Yuki", "female"), ("Luis", "male"), ("Florence", "female"), ("Ibrahim", "male"), ("Dorothy", "female"),
+    ("Chen", "male"), ("Mary", "female"), ("Emeka", "male"), ("Agnes", "female"), ("Rajesh", "male"),
+    ("Olga", "female"), ("Alex", "other"),
 ]
 FAMILY = [
     "Adeyemi",
@@ -200,7 +175,7 @@ class Command(BaseCommand):
         today = timezone.localdate()
         mrn = f"{'AN' if unit_index == 0 else 'BS'}{100200 + n * 7}"
         vintage_years = [0.02, 0.5, 1, 2, 3, 4, 6, 8, 11, 13, 15, 17, 20][n % 13] + rng.random() * 0.5
-        age = rng.randint(34, 88)
+        age = max(rng.randint(34, 88), int(vintage_years) + 25)
         medications = sorted(set(rng.sample(MEDICATION_POOL, rng.randint(1, 4))))
         # Cases the workup must catch: baclofen, gabapentinoids and aluminium binders in some patients.
         if n % 6 == 1:
@@ -210,11 +185,12 @@ class Command(BaseCommand):
         if n % 8 == 3:
             medications.append("aluminium_hydroxide")
         conditions = sorted(set(rng.sample(CONDITION_POOL, rng.choice([0, 0, 1, 1, 2]))))
+        given_name, sex = GIVEN[(n * 5 + unit_index * 3) % len(GIVEN)]
         defaults = {
-            "given_name": GIVEN[(n * 5 + unit_index * 3) % len(GIVEN)],
+            "given_name": given_name,
             "family_name": FAMILY[(n * 7 + unit_index * 11) % len(FAMILY)],
             "date_of_birth": today - dt.timedelta(days=int(age * 365.25) + rng.randint(0, 300)),
-            "sex": rng.choice(["female", "male"]),
+            "sex": sex,
             "dialysis_started": today - dt.timedelta(days=int(vintage_years * 365.25)),
             "sessions_completed": max(1, int(vintage_years * 156)),
             "dry_weight_kg": Decimal(str(round(rng.uniform(48, 105), 1))),
