@@ -80,7 +80,10 @@ class PatientForm(forms.ModelForm):
             *self.fields["hepatic_impairment"].choices[1:],
         ]
         self.fields["access"].choices = [("", "Not recorded"), *self.fields["access"].choices[1:]]
-        self.fields["lab_unit_system"].choices = [("", "The unit's default"), *self.fields["lab_unit_system"].choices[1:]]
+        self.fields["lab_unit_system"].choices = [
+            ("", "The unit's default"),
+            *self.fields["lab_unit_system"].choices[1:],
+        ]
         self.helper = FormHelper()
         self.helper.form_tag = False
 
