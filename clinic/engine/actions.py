@@ -212,6 +212,9 @@ def _ecg(c: Ctx, st: State) -> Result:
     for code in ("redflag.hyperkalaemia", "redflag.hypokalaemia", "redflag.arrhythmia_risk", "redflag.tetany"):
         if code in c.flags:
             parts.append(c.flags[code][1])
+    kval = c.lab("potassium")
+    if c.hit("k_high_mild", kval) and not c.hit("k_high_urgent", kval):
+        parts.append(f"{c.labtxt('potassium')}: ECG changes at this level make it an emergency")
     if c.case.episode.kind == "jerks" or c.any_f("myoclonus", "seizure"):
         parts.append("jerks or a seizure-like event")
     if not parts:
@@ -510,7 +513,13 @@ def _cramp_drugs(c: Ctx, st: State) -> Result:
     if c.med("cefepime"):
         parts.append("Cefepime (neurotoxicity)")
     if c.med("diuretic"):
-        parts.append("Diuretic (cramps with residual urine)")
+        urine = c.case.patient.residual_urine_ml_per_day
+        if c.hit("residual_urine_significant", urine):
+            parts.append(f"Diuretic with residual urine {fmt_number(urine or 0)} mL/day (volume, K and Mg losses)")
+        elif urine is not None:
+            parts.append(f"Diuretic with residual urine {fmt_number(urine)} mL/day (little expected benefit)")
+        else:
+            parts.append("Diuretic (residual urine not recorded)")
     gaba = c.group("gabapentinoid")
     if len(gaba) > 1:
         parts.append("gabapentin AND pregabalin (never combine)")

@@ -6,6 +6,9 @@ Django system check at start-up.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from .actions import TRIGGERS
 from .contract import (
     ACTIONS,
@@ -22,6 +25,21 @@ from .drugs import STRICTNESS
 from .factors import factor_exists
 from .knowledge import Knowledge
 from .redflags import RULES
+
+_ENGINE_DIR = Path(__file__).resolve().parent
+_CALL = re.compile(r'(?:\.hit|\.value|\.lab_hit|\.t)\(\s*"([a-z0-9_]+)"|_lab_factor\("[a-z0-9_]+",\s*"([a-z0-9_]+)"')
+_QUOTED = re.compile(r'["\']([a-z0-9_]+)["\']')
+
+
+def _threshold_usage() -> tuple[set[str], set[str]]:
+    """(ids quoted anywhere in the engine source, ids passed to threshold look-ups)."""
+    quoted: set[str] = set()
+    called: set[str] = set()
+    for path in _ENGINE_DIR.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        quoted.update(_QUOTED.findall(text))
+        called.update(a or b for a, b in _CALL.findall(text))
+    return quoted, called
 
 
 def _two_way(problems: list[str], what: str, declared: set[str], implemented: set[str]) -> None:
@@ -73,6 +91,15 @@ def check_integrity(k: Knowledge) -> list[str]:
             problems.append(f"drug '{code}': a hard stop must have verdict 'avoid'")
         if d.verdict != "avoid" and not d.dose:
             problems.append(f"drug '{code}': verdict '{d.verdict}' needs a dose text")
+
+    # thresholds / policy numbers <-> code: every number is used, every looked-up id exists
+    quoted, called = _threshold_usage()
+    used = quoted | {p.split(".", 1)[1] for _, p in k.raw_placeholders}
+    used |= {d.order.max_id for d in k.drugs.values() if d.order and d.order.max_id}
+    for tid in sorted(set(k.thresholds) - used):
+        problems.append(f"threshold/policy '{tid}' is not used by any rule or text")
+    for tid in sorted(called - set(k.thresholds)):
+        problems.append(f"the engine looks up threshold '{tid}', which is not in thresholds.toml or policy.toml")
 
     # medication groups only name known medications
     for group, members in k.medication_groups.items():

@@ -172,3 +172,48 @@ def test_evaluate_accepts_a_validated_case() -> None:
     case = validate_case(make_case())
     assert isinstance(evaluate(case), CarePlan)
     assert plan_to_json(evaluate(case)) == plan_to_json(evaluate(make_case()))
+
+
+def _copy_knowledge(tmp_path: Path) -> Path:
+    for f in (ROOT / "clinic" / "knowledge").glob("*.toml"):
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def test_integrity_catches_broken_knowledge(tmp_path: Path) -> None:
+    d = _copy_knowledge(tmp_path)
+    drugs = d / "drugs.toml"
+    text = drugs.read_text(encoding="utf-8")
+    text = text.replace(
+        "[drug.cyclobenzaprine.order]",
+        '[[drug.cyclobenzaprine.tighten]]\nfactor = "diabetes"\nverdict = "usable"\nwhy = "x"\n'
+        '[[drug.cyclobenzaprine.tighten]]\nfactor = "made_up_factor"\nverdict = "avoid"\nwhy = "x"\n'
+        "[drug.cyclobenzaprine.order]",
+    )
+    drugs.write_text(text, encoding="utf-8")
+    acts = d / "actions.toml"
+    a = acts.read_text(encoding="utf-8")
+    start = a.index('[action."monitoring.ecg"]')
+    acts.write_text(a[:start] + a[start:].replace('sources = ["R48"]', 'sources = ["R999"]'), encoding="utf-8")
+    problems = "\n".join(check_integrity(load_knowledge(d)))
+    assert "would loosen the verdict" in problems
+    assert "'made_up_factor' has no implementation" in problems
+    assert "source 'R999' is not in references.toml" in problems
+
+
+def test_tampered_toml_cannot_unlock_a_hard_stop(tmp_path: Path) -> None:
+    d = _copy_knowledge(tmp_path)
+    drugs = d / "drugs.toml"
+    text = drugs.read_text(encoding="utf-8")
+    i = text.index("[drug.baclofen]")
+    j = text.index("[drug.baclofen.order]")
+    block = (
+        text[i:j].replace('verdict = "avoid"', 'verdict = "usable"\ndose = "10 mg"').replace("hard_stop = true\n", "")
+    )
+    drugs.write_text(text[:i] + block + text[j:], encoding="utf-8")
+    k2 = load_knowledge(d)
+    assert any("baclofen" in p for p in check_integrity(k2))
+    from clinic.engine.drugs import check_order
+
+    assert evaluate(make_case(meds=["baclofen"]), k2).verdict("baclofen").verdict == "avoid"
+    assert check_order("baclofen", 5, "mg", None, k2).hard_stop
