@@ -254,6 +254,11 @@ def _mg_dialysate(c: Ctx, st: State) -> Result:
         parts.append(
             f"dialysate magnesium {fmt_number(dmg)} mmol/L" if dmg is not None else "dialysate magnesium not recorded"
         )
+    elif c.hit("mg_low", mg) and dmg is not None:
+        parts.append(
+            f"{c.labtxt('magnesium')} despite dialysate magnesium {fmt_number(dmg)} mmol/L: check adherence "
+            "to the bath and consider oral magnesium (nephrologist; see the magnesium_oral verdict)"
+        )
     elif c.hit("dialysate_mg_low", dmg) and cramp_like(c):
         parts.append(f"dialysate magnesium {fmt_number(dmg or 0)} mmol/L in a patient who cramps")
     return _join(parts) if parts else None

@@ -100,21 +100,55 @@ NAMED: dict[str, Callable[[Ctx], State]] = {
 }
 
 
-def evaluate_factor(factor: str, c: Ctx) -> State:
-    if factor in NAMED:
-        return NAMED[factor](c)
-    family, _, code = factor.partition(".")
-    if family == "condition":
+def _condition(code: str) -> Callable[[Ctx], State]:
+    def fn(c: Ctx) -> State:
         if not c.conds_known:
             return None, "", ("patient.conditions",)
-        return c.cond(code), "", ("patient.conditions",)
-    if family == "medication":
+        return code in c.conds, "", ("patient.conditions",)
+
+    return fn
+
+
+def _medication(code: str) -> Callable[[Ctx], State]:
+    def fn(c: Ctx) -> State:
         if not c.meds_known:
             return None, "", ("medications",)
-        return c.med(code), "", ("medications",)
-    if family == "redflag":
-        return factor in c.flags, "", ()
-    raise KeyError(f"unknown drug factor '{factor}'")
+        return code in c.meds, "", ("medications",)
+
+    return fn
+
+
+def _redflag(code: str) -> Callable[[Ctx], State]:
+    def fn(c: Ctx) -> State:
+        return code in c.flags, "", ()
+
+    return fn
+
+
+_RESOLVED: dict[str, Callable[[Ctx], State]] = {}
+
+
+def resolve_factor(factor: str) -> Callable[[Ctx], State]:
+    """The function that evaluates a factor id (resolved once, then cached)."""
+    fn = _RESOLVED.get(factor)
+    if fn is None:
+        family, _, code = factor.partition(".")
+        if factor in NAMED:
+            fn = NAMED[factor]
+        elif family == "condition":
+            fn = _condition(code)
+        elif family == "medication":
+            fn = _medication(code)
+        elif family == "redflag":
+            fn = _redflag(factor)
+        else:
+            raise KeyError(f"unknown drug factor '{factor}'")
+        _RESOLVED[factor] = fn
+    return fn
+
+
+def evaluate_factor(factor: str, c: Ctx) -> State:
+    return resolve_factor(factor)(c)
 
 
 def factor_exists(factor: str, k: Knowledge) -> bool:
