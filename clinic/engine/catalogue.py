@@ -38,7 +38,7 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
     add(f"**Population:** {k.population}  ")
     add(f"**Knowledge hash:** `{k.content_hash[:16]}`")
     add("")
-    add("Evidence tags: " + "; ".join(f"**{t}** {d}" for t, d in k.evidence_tags.items()))
+    add("Evidence tags: " + " ".join(f"**{t}** {d}" for t, d in k.evidence_tags.items()))
     add("")
 
     add("## 1. Thresholds (thresholds.toml)")
