@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "clinic.audit",
     "clinic.patients",
     "clinic.api",
+    "clinic.workups",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", account_views.sign_out, name="logout"),
     path("patients/", include("clinic.patients.urls")),
+    path("", include("clinic.workups.urls")),
     path("api/v1/evaluate", api_views.evaluate_view, name="api-evaluate"),
     path("admin/", admin.site.urls),
 ]

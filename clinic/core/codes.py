@@ -81,3 +81,29 @@ def lab_problem(analyte: str, value: float, unit: str) -> LabProblem | None:
 def _sentence(text: str) -> str:
     text = text.strip()
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+# US conventional units per analyte (the first accepted unit is used where an analyte has no US form).
+US_UNITS = {
+    "magnesium": "mg/dL",
+    "calcium_ionised": "mg/dL",
+    "calcium_total": "mg/dL",
+    "albumin": "g/dL",
+    "potassium": "mEq/L",
+    "sodium": "mEq/L",
+    "phosphate": "mg/dL",
+    "bicarbonate": "mEq/L",
+    "glucose": "mg/dL",
+    "urea": "mg/dL BUN",
+    "aluminium": "µg/L",
+    "beta2_microglobulin": "mg/L",
+}
+
+
+def preferred_unit(analyte: str, system: str) -> str:
+    """The unit to offer first: the SI unit, or the US conventional unit when the patient/unit prefers US."""
+    known = load_knowledge().analytes[analyte]
+    accepted = [u.unit for u in known.units]
+    if system == "US" and US_UNITS.get(analyte) in accepted:
+        return US_UNITS[analyte]
+    return known.si_unit if known.si_unit in accepted else accepted[0]

@@ -15,9 +15,11 @@ from clinic.core import codes
 from clinic.patients.forms import LabResultForm, PatientForm
 from clinic.patients.models import Patient
 from clinic.patients.services import lab_rows, latest_labs
+from clinic.patients.trends import trend_charts
 
 PAGE_SIZE = 25
 LAB_HISTORY = 50
+WORKUP_HISTORY = 20
 
 
 def _patient_for(request: HttpRequest, public_id: object) -> Patient:
@@ -50,8 +52,25 @@ def patient_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _detail_context(patient: Patient, lab_form: LabResultForm) -> dict[str, object]:
     labs = list(patient.lab_results.all()[:LAB_HISTORY])
+    workups = list(
+        patient.workups.select_related("created_by").only(
+            "public_id",
+            "created_at",
+            "status",
+            "severity",
+            "revises_id",
+            "created_by__username",
+            "created_by__first_name",
+            "created_by__last_name",
+            "uf_rate_ml_kg_h",
+            "idwg_percent",
+            "plan_made_at",
+        )[:WORKUP_HISTORY]
+    )
     return {
         "patient": patient,
+        "workups": workups,
+        "trends": trend_charts(patient, workups),
         "labs": lab_rows(labs),
         "latest": latest_labs(labs),
         "condition_names": codes.names("conditions", patient.conditions),

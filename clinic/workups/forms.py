@@ -1,0 +1,410 @@
+"""One Django form per wizard step. Bounds, labels and units come from the engine's validation specs and the
+knowledge base, so a limit is changed in one place. Each form turns its cleaned data into JSON-safe answers
+(``to_answers``) and back (``initial_from``); "not assessed" is always distinct from "no"."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from crispy_forms.helper import FormHelper
+from django import forms
+
+from clinic.core import codes
+from clinic.engine import load_knowledge
+from clinic.engine.contract import KINDS, LAB_WHEN, SITES, TIMINGS
+from clinic.engine.validation import DIALYSIS, EPISODE, VITALS, Bool, Enum, Num
+
+YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Not assessed")]
+TIMING_LABELS = {
+    "during_dialysis": "During dialysis",
+    "after_dialysis": "After dialysis (same day)",
+    "between_sessions": "Between sessions",
+}
+SITE_LABELS = {s: s.capitalize() for s in SITES} | {"generalised": "All over (generalised)"}
+KIND_LABELS = {
+    "cramp": "Cramp (painful tightening)",
+    "spasm": "Spasm",
+    "jerks": "Jerks (sudden brief movements)",
+    "twitching": "Twitching",
+    "stiffness": "Stiffness",
+}
+WHEN_LABELS = {"pre_dialysis": "Pre-dialysis", "post_dialysis": "Post-dialysis", "other": "Other time"}
+ENUM_LABELS = {
+    "bicarbonate": "Bicarbonate",
+    "acetate": "Acetate",
+    "high": "High-flux",
+    "low": "Low-flux",
+}
+
+
+def _bool_to_choice(value: object) -> str:
+    return {True: "yes", False: "no"}.get(value, "")  # type: ignore[call-overload]
+
+
+def _choice_to_bool(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+def number_field(spec: Num) -> forms.Field:
+    unit = f" ({spec.unit})" if spec.unit and not spec.unit.startswith("(") else ""
+    label = spec.label[:1].upper() + spec.label[1:] + unit
+    bounds = f"Enter a number from {spec.lo:g} to {spec.hi:g}{' ' + spec.unit if spec.unit else ''}."
+    if spec.hint:
+        bounds += f" ({spec.hint[:1].upper() + spec.hint[1:]}.)"
+    messages = {"min_value": bounds, "max_value": bounds, "invalid": "Enter a number, for example 12 or 0.5."}
+    field: forms.Field
+    if spec.integer:
+        field = forms.IntegerField(min_value=int(spec.lo), max_value=int(spec.hi), required=False, label=label)
+        messages["invalid"] = "Enter a whole number."
+    else:
+        field = forms.FloatField(min_value=spec.lo, max_value=spec.hi, required=False, label=label)
+    field.error_messages.update(messages)
+    field.widget.attrs.update({"inputmode": "numeric" if spec.integer else "decimal", "step": "any"})
+    return field
+
+
+def tri_state_field(label: str) -> forms.ChoiceField:
+    return forms.ChoiceField(choices=YES_NO_UNKNOWN, required=False, label=label, widget=forms.RadioSelect)
+
+
+class StepForm(forms.Form):
+    """Base: a helper without a <form> tag, and the answer conversion contract."""
+
+    number_fields: ClassVar[dict[str, Num]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def to_answers(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        return dict(answers)
+
+
+class EpisodeForm(StepForm):
+    timing = forms.ChoiceField(
+        choices=[(t, TIMING_LABELS[t]) for t in TIMINGS],
+        widget=forms.RadioSelect,
+        label="When do the symptoms happen?",
+        error_messages={"required": "Choose when the symptoms happen."},
+    )
+    ongoing = tri_state_field("Is it happening now, in the chair?")
+    minutes_into_session = number_field(EPISODE["minutes_into_session"])  # type: ignore[arg-type]
+    hours_after_dialysis = number_field(EPISODE["hours_after_dialysis"])  # type: ignore[arg-type]
+    sites = forms.MultipleChoiceField(
+        choices=[(s, SITE_LABELS[s]) for s in SITES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Where?",
+    )
+    kind = forms.ChoiceField(
+        choices=[("", "Not assessed"), *[(k, KIND_LABELS[k]) for k in KINDS]],
+        required=False,
+        widget=forms.RadioSelect,
+        label="What does it look like?",
+    )
+    severity_0_10 = forms.TypedChoiceField(
+        choices=[("", "Not asked"), *[(str(n), str(n)) for n in range(11)]],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        label="How bad, from 0 (none) to 10 (worst)?",
+    )
+    episodes_last_4_weeks = number_field(EPISODE["episodes_last_4_weeks"])  # type: ignore[arg-type]
+    duration_weeks = number_field(EPISODE["duration_weeks"])  # type: ignore[arg-type]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        timing = cleaned.get("timing")
+        if timing != "during_dialysis":
+            if cleaned.get("minutes_into_session") is not None:
+                self.add_error(
+                    "minutes_into_session", "Only for symptoms during dialysis; clear this or change 'When'."
+                )
+            if cleaned.get("ongoing") == "yes":
+                self.add_error("ongoing", "'Happening now in the chair' needs 'When' to be 'During dialysis'.")
+        if timing != "after_dialysis" and cleaned.get("hours_after_dialysis") is not None:
+            self.add_error("hours_after_dialysis", "Only for symptoms after dialysis; clear this or change 'When'.")
+        return cleaned
+
+    def to_answers(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        answers: dict[str, Any] = {"timing": data["timing"]}
+        ongoing = _choice_to_bool(data.get("ongoing", ""))
+        if ongoing is not None:
+            answers["ongoing"] = ongoing
+        for key in ("minutes_into_session", "hours_after_dialysis", "episodes_last_4_weeks", "duration_weeks"):
+            if data.get(key) is not None:
+                answers[key] = data[key]
+        if data.get("sites"):
+            answers["sites"] = list(data["sites"])
+        if data.get("kind"):
+            answers["kind"] = data["kind"]
+        if data.get("severity_0_10") is not None:
+            answers["severity_0_10"] = data["severity_0_10"]
+        return answers
+
+    @classmethod
+    def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        initial = dict(answers)
+        initial["ongoing"] = _bool_to_choice(answers.get("ongoing"))
+        if answers.get("severity_0_10") is not None:
+            initial["severity_0_10"] = str(answers["severity_0_10"])
+        return initial
+
+
+class RedFlagForm(StepForm):
+    """Yes / no / not assessed for every finding in the contract, grouped for the page."""
+
+    GROUP_TITLES: ClassVar[dict[str, str]] = {
+        "screen": "60-second screen (ask these first)",
+        "neurological": "Brain and nerves",
+        "spine": "Neck, back and spinal cord",
+        "cardiac": "Heart and circulation",
+        "electrolyte": "Tingling and tetany",
+        "infection": "Infection",
+        "access": "Access arm",
+        "other": "Other",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for code, finding in load_knowledge().findings.items():
+            self.fields[code] = tri_state_field(finding.question)
+
+    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        findings = load_knowledge().findings
+        grouped: dict[str, list[forms.BoundField]] = {key: [] for key in self.GROUP_TITLES}
+        for code, finding in findings.items():
+            grouped["screen" if finding.screen else finding.group].append(self[code])
+        return [(self.GROUP_TITLES[key], fields) for key, fields in grouped.items() if fields]
+
+    def to_answers(self) -> dict[str, Any]:
+        answers = {}
+        for code in load_knowledge().findings:
+            value = _choice_to_bool(self.cleaned_data.get(code, ""))
+            if value is not None:
+                answers[code] = value
+        return answers
+
+    @classmethod
+    def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        return {code: _bool_to_choice(value) for code, value in answers.items()}
+
+
+class VitalsForm(StepForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, spec in VITALS.items():
+            assert isinstance(spec, Num)
+            self.fields[key] = number_field(spec)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        pre, nadir = cleaned.get("sbp_pre_mmhg"), cleaned.get("sbp_nadir_mmhg")
+        if pre is not None and nadir is not None and nadir > pre + 40:
+            self.add_error("sbp_nadir_mmhg", "The lowest blood pressure is far above the pre-dialysis one; check both.")
+        return cleaned
+
+    def to_answers(self) -> dict[str, Any]:
+        return {key: value for key, value in self.cleaned_data.items() if value is not None}
+
+
+class LabsForm(StepForm):
+    """A value, a unit and a sampling time per analyte. Units default to the patient's (or unit's) system."""
+
+    def __init__(self, *args: Any, unit_system: str = "SI", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows: list[tuple[str, str]] = []
+        for code, analyte in load_knowledge().analytes.items():
+            units = list(dict.fromkeys(u.unit for u in analyte.units))
+            default_unit = codes.preferred_unit(code, unit_system)
+            value = forms.FloatField(required=False, label=analyte.name)
+            value.error_messages["invalid"] = "Enter a number, for example 0.85."
+            value.widget.attrs.update({"inputmode": "decimal", "step": "any", "autocomplete": "off"})
+            self.fields[f"{code}__value"] = value
+            self.fields[f"{code}__unit"] = forms.ChoiceField(
+                choices=[(u, u) for u in units],
+                initial=default_unit,
+                label=f"{analyte.name} unit",
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+            self.fields[f"{code}__when"] = forms.ChoiceField(
+                choices=[(w, WHEN_LABELS[w]) for w in LAB_WHEN],
+                initial="pre_dialysis",
+                label=f"{analyte.name} taken",
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+            self.rows.append((code, analyte.name))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for code, _ in self.rows:
+            value, unit = cleaned.get(f"{code}__value"), cleaned.get(f"{code}__unit")
+            if value is not None and unit:
+                problem = codes.lab_problem(code, value, unit)
+                if problem:
+                    self.add_error(f"{code}__value" if problem.kind == "value" else f"{code}__unit", problem.message)
+        return cleaned
+
+    def to_answers(self) -> dict[str, Any]:
+        labs = []
+        for code, _ in self.rows:
+            value = self.cleaned_data.get(f"{code}__value")
+            if value is not None:
+                labs.append(
+                    {
+                        "analyte": code,
+                        "value": value,
+                        "unit": self.cleaned_data[f"{code}__unit"],
+                        "when": self.cleaned_data[f"{code}__when"],
+                    }
+                )
+        return {"labs": labs}
+
+    @classmethod
+    def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        initial: dict[str, Any] = {}
+        for lab in answers.get("labs", []):
+            code = lab["analyte"]
+            initial[f"{code}__value"] = lab["value"]
+            initial[f"{code}__unit"] = lab["unit"]
+            initial[f"{code}__when"] = lab.get("when", "pre_dialysis")
+        return initial
+
+
+class DialysisForm(StepForm):
+    """The prescription and this session's weights; pre-filled from the patient's last workup."""
+
+    access = forms.ChoiceField(
+        choices=[("", "Not recorded"), ("fistula", "Fistula"), ("graft", "Graft"), ("catheter", "Catheter")],
+        required=False,
+        label="Vascular access",
+    )
+    dry_weight_kg = forms.FloatField(required=False, min_value=20, max_value=300, label="Dry weight (kg)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dry_weight_kg"].error_messages.update(
+            {"min_value": "Enter a number from 20 to 300 kg.", "max_value": "Enter a number from 20 to 300 kg."}
+        )
+        for key, spec in DIALYSIS.items():
+            if isinstance(spec, Num):
+                self.fields[key] = number_field(spec)
+            elif isinstance(spec, Bool):
+                self.fields[key] = tri_state_field(spec.label[:1].upper() + spec.label[1:])
+            elif isinstance(spec, Enum):
+                self.fields[key] = forms.ChoiceField(
+                    choices=[("", "Not recorded"), *[(v, ENUM_LABELS.get(v, v)) for v in spec.values]],
+                    required=False,
+                    label=spec.label[:1].upper() + spec.label[1:],
+                )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        pre, target = cleaned.get("pre_weight_kg"), cleaned.get("target_weight_kg")
+        if pre is not None and target is not None and abs(pre - target) > 15:
+            self.add_error("pre_weight_kg", "Pre-dialysis and target weight differ by more than 15 kg; check both.")
+        return cleaned
+
+    def to_answers(self) -> dict[str, Any]:
+        answers: dict[str, Any] = {}
+        for key, value in self.cleaned_data.items():
+            if key in DIALYSIS and isinstance(DIALYSIS[key], Bool):
+                flag = _choice_to_bool(value)
+                if flag is not None:
+                    answers[key] = flag
+            elif value not in (None, ""):
+                answers[key] = value
+        return answers
+
+    @classmethod
+    def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        initial = dict(answers)
+        for key, spec in DIALYSIS.items():
+            if isinstance(spec, Bool):
+                initial[key] = _bool_to_choice(answers.get(key))
+        return initial
+
+
+class MedicationsForm(StepForm):
+    medications = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Current medicines"
+    )
+    other_medications = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Other medicines (not in the list)",
+        help_text="Separate with commas. Chairside lists them as not recognised; it never drops them silently.",
+    )
+    conditions = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Conditions")
+    diabetes = tri_state_field("Diabetes")
+    hepatic_impairment = forms.ChoiceField(
+        choices=[
+            ("", "Not recorded"),
+            ("none", "None"),
+            ("mild", "Mild"),
+            ("moderate", "Moderate"),
+            ("severe", "Severe"),
+        ],
+        required=False,
+        label="Liver impairment",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["medications"].choices = codes.medication_choices()
+        self.fields["conditions"].choices = codes.condition_choices()
+
+    def clean_other_medications(self) -> list[str]:
+        raw: str = self.cleaned_data.get("other_medications", "")
+        names = [" ".join(part.split()) for part in raw.split(",")]
+        return [name[:80] for name in names if name][:20]
+
+    def to_answers(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        answers: dict[str, Any] = {
+            "medications": list(data.get("medications", [])),
+            "other_medications": data.get("other_medications", []),
+            "conditions": list(data.get("conditions", [])),
+        }
+        diabetes = _choice_to_bool(data.get("diabetes", ""))
+        if diabetes is not None:
+            answers["diabetes"] = diabetes
+        if data.get("hepatic_impairment"):
+            answers["hepatic_impairment"] = data["hepatic_impairment"]
+        return answers
+
+    @classmethod
+    def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        initial = dict(answers)
+        initial["diabetes"] = _bool_to_choice(answers.get("diabetes"))
+        initial["other_medications"] = ", ".join(answers.get("other_medications", []))
+        return initial
+
+
+class ReviewForm(StepForm):
+    def to_answers(self) -> dict[str, Any]:
+        return {}
+
+
+class AcknowledgeForm(forms.Form):
+    code = forms.CharField(max_length=64)
+    reason = forms.ChoiceField(
+        choices=[],
+        widget=forms.RadioSelect,
+        label="Why are you continuing?",
+        error_messages={"required": "Choose what you have done about this emergency before continuing."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from clinic.workups.models import AckReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = AckReason.choices

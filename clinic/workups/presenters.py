@@ -1,0 +1,149 @@
+"""Turn engine output (plan dicts) into what pages show: role-ordered sections, derived values with the
+thresholds they cross, lab conversions, answer summaries. No database access here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from clinic.core import codes
+from clinic.engine import load_knowledge
+from clinic.engine.units import UnitError, check_plausible, classify, format_si, from_si, to_si
+
+NEPHROLOGIST_FIRST = ("prescription", "electrolytes", "medications", "pharmacotherapy")
+URGENCY_CLASS = {"emergency": "danger", "urgent": "warning", "soon": "info"}
+
+
+@dataclass(frozen=True)
+class DerivedValue:
+    label: str
+    value: float | None
+    unit: str
+    crossed: str | None  # the label of the highest threshold crossed, if any
+    level: str  # "ok" | "warn" | "high" | "missing"
+
+
+def derived_values(derived: Mapping[str, Any]) -> list[DerivedValue]:
+    k = load_knowledge()
+    rows = []
+    for key, label, unit, tiers in (
+        ("uf_rate_ml_kg_h", "UF rate", "mL/kg/h", ("ufr_high", "ufr_flag")),
+        ("idwg_percent", "Weight gain since last session (IDWG)", "% of dry weight", ("idwg_high", "idwg_counsel")),
+    ):
+        value = derived.get(key)
+        crossed, level = None, "missing" if value is None else "ok"
+        if value is not None:
+            for index, tid in enumerate(tiers):
+                if k.hit(tid, value):
+                    threshold = k.t(tid)
+                    crossed = f"{threshold.label}: {threshold.op} {threshold.value:g} {threshold.unit}"
+                    level = "high" if index == 0 else "warn"
+                    break
+        rows.append(DerivedValue(label, value, unit, crossed, level))
+    return rows
+
+
+def sources_for(ids: list[str]) -> list[dict[str, str | None]]:
+    refs = load_knowledge().references
+    return [
+        {"id": rid, "title": refs[rid].title if rid in refs else rid, "url": refs[rid].url if rid in refs else None}
+        for rid in ids
+    ]
+
+
+def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
+    """Everything the care plan page needs, ordered for the viewer's role (the plan JSON itself is unchanged)."""
+    k = load_knowledge()
+    steps = []
+    for step in plan.get("steps", []):
+        actions = [
+            {
+                **action,
+                "shown_text": (action.get("nurse_text") or action["text"]) if role == "nurse" else action["text"],
+                "source_list": sources_for(action.get("sources", [])),
+            }
+            for action in step["actions"]
+        ]
+        steps.append({**step, "actions": actions})
+    flags = [
+        {**flag, "css": URGENCY_CLASS.get(flag["urgency"], "secondary"), "source_list": sources_for(flag["sources"])}
+        for flag in plan.get("red_flags", [])
+    ]
+    if role == "nurse":
+        start_here = [a for s in steps for a in s["actions"] if a["who"] == "nurse"]
+        start_title = "What you can do now (within standing orders)"
+    else:
+        start_here = [
+            a for s in steps if s["code"] in NEPHROLOGIST_FIRST for a in s["actions"] if a["who"] == "nephrologist"
+        ]
+        start_title = "Prescription and drug decisions"
+    drugs = [
+        {
+            **drug,
+            "source_list": sources_for(drug.get("sources", [])),
+            "name": drug.get("name") or k.drug_names.get(drug["drug"], drug["drug"]),
+        }
+        for drug in plan.get("drugs", [])
+    ]
+    if role != "nurse":
+        drugs.sort(key=lambda d: {"avoid": 0, "caution": 1, "usable": 2}.get(d["verdict"], 3))
+    derived = plan.get("derived", {})
+    labs_si = [
+        {"name": codes.analyte_name(code), "text": format_si(code, value), "badge": classify(code, value)}
+        for code, value in derived.get("labs_si", {}).items()
+    ]
+    return {
+        "flags": flags,
+        "steps": steps,
+        "start_here": start_here,
+        "start_title": start_title,
+        "drugs": drugs,
+        "derived": derived_values(derived),
+        "corrected_calcium": derived.get("corrected_calcium_mmol_l"),
+        "labs_si": labs_si,
+        "missing": [describe_missing(item) for item in plan.get("missing", [])],
+        "warnings": plan.get("warnings", []),
+    }
+
+
+def describe_missing(item: str) -> str:
+    section, _, key = item.partition(".")
+    k = load_knowledge()
+    if section == "labs" and key in k.analytes:
+        return f"Lab: {k.analytes[key].name}"
+    if section == "findings" and key in k.findings:
+        return f"Red-flag question: {k.findings[key].name}"
+    return f"{section.capitalize()}: {key.replace('_', ' ')}"
+
+
+@dataclass(frozen=True)
+class LabPreview:
+    text: str
+    badge: str | None
+    error: str | None
+
+
+def lab_preview(analyte: str, raw_value: str, unit: str) -> LabPreview:
+    if not raw_value.strip():
+        return LabPreview("", None, None)
+    try:
+        value = float(raw_value.replace(",", "."))
+        si = to_si(analyte, value, unit)
+    except (ValueError, UnitError) as exc:
+        message = str(exc) if isinstance(exc, UnitError) else "Enter a number."
+        return LabPreview("", None, message[:1].upper() + message[1:])
+    problem = check_plausible(analyte, si)
+    if problem:
+        return LabPreview("", None, problem[:1].upper() + problem[1:])
+    analyte_def = load_knowledge().analytes[analyte]
+    others = []
+    for other in dict.fromkeys(u.unit for u in analyte_def.units):
+        if other in {unit, analyte_def.si_unit} or other in {"ug/L", "umol/L"}:
+            continue
+        try:
+            others.append(f"{from_si(analyte, si, other):.{max(analyte_def.decimals, 1)}f} {other}")
+        except UnitError:
+            continue
+    text = " = ".join([format_si(analyte, si), *others])
+    return LabPreview(text, classify(analyte, si), None)

@@ -1,0 +1,310 @@
+"""Workup orchestration: save steps (with an optimistic lock), preview red flags, make, submit, sign and revise
+plans. No HTTP objects here; views call these and render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from clinic.accounts.models import Role, User
+from clinic.audit.models import Action
+from clinic.audit.services import record
+from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict
+from clinic.patients.models import Patient
+from clinic.workups.case import build_case
+from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
+from clinic.workups.steps import BY_SLUG, applicable
+
+# The prescription carries over from the last workup; this session's weights and counts do not.
+SESSION_SPECIFIC = {
+    "pre_weight_kg",
+    "previous_post_weight_kg",
+    "uf_volume_ml",
+    "missed_or_shortened_sessions_last_month",
+}
+
+
+class ConflictError(Exception):
+    """Someone else saved this workup since the form was opened."""
+
+    def __init__(self, current: Workup, slug: str) -> None:
+        self.current = current
+        self.slug = slug
+        super().__init__(f"Workup {current.public_id} changed (now version {current.version}).")
+
+
+class NotAllowed(Exception):
+    """The user's role or the workup's state does not allow this."""
+
+
+@dataclass(frozen=True)
+class StepProblem:
+    slug: str
+    title: str
+    errors: dict[str, list[str]]
+
+
+def start_workup(patient: Patient, user: User, request: Any = None) -> Workup:
+    workup = Workup.objects.create(patient=patient, created_by=user, updated_by=user, answers=initial_answers(patient))
+    record(
+        Action.WORKUP_CREATE,
+        request=request,
+        user=user,
+        unit=patient.unit,
+        patient_public_id=patient.public_id,
+        detail={"workup": str(workup.public_id)},
+    )
+    return workup
+
+
+def initial_answers(patient: Patient) -> dict[str, Any]:
+    """Nothing is pre-answered; prefill happens in the forms (see ``prefill``)."""
+    return {}
+
+
+def prefill(workup: Workup, slug: str) -> dict[str, Any]:
+    """Answers to offer for a step never saved in this workup: from the patient record and the last workup."""
+    patient = workup.patient
+    if slug == "medications":
+        return {
+            "medications": list(patient.medications),
+            "conditions": list(patient.conditions),
+            "diabetes": patient.diabetes,
+            "hepatic_impairment": patient.hepatic_impairment,
+        }
+    if slug == "dialysis":
+        base: dict[str, Any] = {
+            "dry_weight_kg": float(patient.dry_weight_kg) if patient.dry_weight_kg is not None else None,
+            "access": patient.access,
+        }
+        last = (
+            Workup.objects.filter(patient=patient, created_at__lt=workup.created_at)
+            .exclude(pk=workup.pk)
+            .order_by("-created_at")
+            .values_list("answers", flat=True)
+            .first()
+        )
+        if last and last.get("dialysis"):
+            base.update({k: v for k, v in last["dialysis"].items() if k not in SESSION_SPECIFIC})
+        return base
+    return {}
+
+
+def _locked_update(workup: Workup, expected_version: int, user: User, **changes: Any) -> Workup:
+    """Write ``changes`` only if nobody saved since ``expected_version``; raise ConflictError otherwise."""
+    if not workup.is_editable:
+        raise NotAllowed("This plan is signed; revise it to make a new version.")
+    updated = Workup.objects.filter(
+        pk=workup.pk, version=expected_version, status__in=[Status.DRAFT, Status.AWAITING_REVIEW]
+    ).update(version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **changes)
+    fresh = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
+    if not updated:
+        if fresh.is_signed:
+            raise NotAllowed("This plan was signed meanwhile; revise it to make a new version.")
+        raise ConflictError(fresh, changes.get("_slug", ""))
+    return fresh
+
+
+def save_step(
+    workup: Workup, slug: str, answers: dict[str, Any], expected_version: int, user: User, request: Any = None
+) -> Workup:
+    new_answers = {**workup.answers, slug: answers}
+    drafts = {k: v for k, v in workup.drafts.items() if k != slug}
+    changes: dict[str, Any] = {"answers": new_answers, "drafts": drafts}
+    if workup.status == Status.AWAITING_REVIEW:
+        changes["status"] = Status.DRAFT  # an edited plan must be made and submitted again
+    try:
+        fresh = _locked_update(workup, expected_version, user, **changes)
+    except ConflictError as exc:
+        exc.slug = slug
+        raise
+    record(
+        Action.STEP_SAVE,
+        request=request,
+        user=user,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup.public_id), "step": slug},
+    )
+    return fresh
+
+
+def autosave(workup: Workup, slug: str, raw: dict[str, list[str]], expected_version: int, user: User) -> Workup:
+    """Keep exactly what was typed (valid or not) so an interruption loses nothing."""
+    drafts = {**workup.drafts, slug: raw}
+    try:
+        return _locked_update(workup, expected_version, user, drafts=drafts)
+    except ConflictError as exc:
+        exc.slug = slug
+        raise
+
+
+def preview(workup: Workup) -> CarePlan | None:
+    """The plan for the answers so far (for live red-flag banners); None if the answers cannot be evaluated."""
+    try:
+        return evaluate(build_case(workup.patient, workup.answers, workup.created_at.date()))
+    except CaseError:
+        return None
+
+
+def unacknowledged_emergencies(workup: Workup, plan: CarePlan | None) -> list[Any]:
+    if plan is None:
+        return []
+    acknowledged = {ack.code for ack in workup.acknowledgements.all()}
+    return [flag for flag in plan.red_flags if flag.urgency == "emergency" and flag.code not in acknowledged]
+
+
+def acknowledge(workup: Workup, code: str, reason: str, user: User, request: Any = None) -> Acknowledgement:
+    ack = Acknowledgement.objects.create(workup=workup, code=code, reason=reason, user=user)
+    record(
+        Action.RED_FLAG_ACK,
+        request=request,
+        user=user,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup.public_id), "code": code, "reason": reason},
+    )
+    return ack
+
+
+def revalidate(workup: Workup) -> list[StepProblem]:
+    """Re-check every applicable step's saved answers with its form before the engine is called."""
+    problems: list[StepProblem] = []
+    unit_system = workup.patient.effective_lab_units()
+    for step in applicable(workup.answers):
+        if step.slug == "review":
+            continue
+        saved = workup.answers.get(step.slug)
+        if saved is None:
+            problems.append(StepProblem(step.slug, step.title, {"__all__": ["This step has not been saved yet."]}))
+            continue
+        form = bound_form(step.slug, step.form_class.initial_from(saved), unit_system)
+        if not form.is_valid():
+            problems.append(StepProblem(step.slug, step.title, dict(form.errors)))
+    return problems
+
+
+def bound_form(slug: str, initial: dict[str, Any], unit_system: str) -> Any:
+    """Bind a step form to saved answers, as if they had been posted again."""
+    form_class = BY_SLUG[slug].form_class
+    data: dict[str, Any] = {}
+    for key, value in initial.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            data[key] = "yes" if value else "no"
+        elif isinstance(value, list):
+            data[key] = [str(v) for v in value]
+        else:
+            data[key] = str(value)
+    kwargs = {"unit_system": unit_system} if slug == "labs" else {}
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for key, value in data.items():
+        if isinstance(value, list):
+            query.setlist(key, value)
+        else:
+            query[key] = value
+    return form_class(query, **kwargs)
+
+
+def make_plan(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:
+    case = build_case(workup.patient, workup.answers, workup.created_at.date())
+    plan = evaluate(case)  # answers were re-validated by the forms; CaseError here is a programming error
+    plan_dict = plan_to_dict(plan)
+    fresh = _locked_update(
+        workup,
+        expected_version,
+        user,
+        case_json=case,
+        plan_json=plan_dict,
+        plan_made_at=timezone.now(),
+        severity=workup.answers.get("episode", {}).get("severity_0_10"),
+        uf_rate_ml_kg_h=plan.derived.uf_rate_ml_kg_h,
+        idwg_percent=plan.derived.idwg_percent,
+    )
+    record(
+        Action.PLAN_MAKE,
+        request=request,
+        user=user,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup.public_id), "red_flags": [f.code for f in plan.red_flags]},
+    )
+    return fresh
+
+
+def submit(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:
+    if workup.plan_json is None:
+        raise NotAllowed("Make the care plan before submitting it for review.")
+    if workup.status != Status.DRAFT:
+        raise NotAllowed("Only a draft can be submitted for review.")
+    fresh = _locked_update(
+        workup, expected_version, user, status=Status.AWAITING_REVIEW, submitted_by=user, submitted_at=timezone.now()
+    )
+    record(
+        Action.PLAN_SUBMIT,
+        request=request,
+        user=user,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup.public_id)},
+    )
+    return fresh
+
+
+def can_sign(user: User, workup: Workup) -> bool:
+    return user.role_in(workup.patient.unit_id) == Role.NEPHROLOGIST
+
+
+@transaction.atomic
+def sign(workup: Workup, expected_version: int, user: User, request: Any = None) -> SignedPlan:
+    if not can_sign(user, workup):
+        raise NotAllowed("Only a nephrologist of this unit can sign a care plan.")
+    if workup.plan_json is None or workup.case_json is None:
+        raise NotAllowed("Make the care plan before signing it.")
+    if workup.status == Status.SIGNED:
+        raise NotAllowed("This plan is already signed.")
+    fresh = _locked_update(workup, expected_version, user, status=Status.SIGNED)
+    knowledge = load_knowledge()
+    snapshot = SignedPlan.objects.create(
+        workup=fresh,
+        case_json=fresh.case_json,
+        plan_json=fresh.plan_json,
+        knowledge_version=fresh.plan_json.get("knowledge_version", knowledge.version),
+        knowledge_hash=knowledge.content_hash,
+        signed_by=user,
+        submitted_by=fresh.submitted_by,
+    )
+    record(
+        Action.PLAN_SIGN,
+        request=request,
+        user=user,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup.public_id)},
+    )
+    return snapshot
+
+
+def revise(workup: Workup, user: User, request: Any = None) -> Workup:
+    """Changing a signed plan makes a new draft version; the signed one stays readable exactly as signed."""
+    if not workup.is_signed:
+        raise NotAllowed("Only a signed plan is revised; a draft can be edited directly.")
+    new = Workup.objects.create(
+        patient=workup.patient, created_by=user, updated_by=user, answers=workup.answers, revises=workup
+    )
+    record(
+        Action.PLAN_REVISE,
+        request=request,
+        user=user,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(new.public_id), "revises": str(workup.public_id)},
+    )
+    return new
