@@ -28,7 +28,7 @@ KIND_LABELS = {
     "twitching": "Twitching",
     "stiffness": "Stiffness",
 }
-WHEN_LABELS = {"pre_dialysis": "Pre-dialysis", "post_dialysis": "Post-dialysis", "other": "Other time"}
+WHEN_LABELS = {"pre_dialysis": "Pre-HD", "post_dialysis": "Post-HD", "other": "Other"}
 ENUM_LABELS = {
     "bicarbonate": "Bicarbonate",
     "acetate": "Acetate",
@@ -232,12 +232,17 @@ class LabsForm(StepForm):
             self.fields[f"{code}__unit"] = forms.ChoiceField(
                 choices=[(u, u) for u in units],
                 initial=default_unit,
+                required=False,
                 label=f"{analyte.name} unit",
+                error_messages={
+                    "invalid_choice": f"%(value)s is not a unit for {analyte.short}; use {', '.join(units)}."
+                },
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
             self.fields[f"{code}__when"] = forms.ChoiceField(
                 choices=[(w, WHEN_LABELS[w]) for w in LAB_WHEN],
                 initial="pre_dialysis",
+                required=False,
                 label=f"{analyte.name} taken",
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
@@ -247,7 +252,9 @@ class LabsForm(StepForm):
         cleaned = super().clean() or {}
         for code, _ in self.rows:
             value, unit = cleaned.get(f"{code}__value"), cleaned.get(f"{code}__unit")
-            if value is not None and unit:
+            if value is not None and not unit and f"{code}__unit" not in self.errors:
+                self.add_error(f"{code}__unit", "Choose the unit of this result.")
+            elif value is not None and unit:
                 problem = codes.lab_problem(code, value, unit)
                 if problem:
                     self.add_error(f"{code}__value" if problem.kind == "value" else f"{code}__unit", problem.message)
@@ -263,7 +270,7 @@ class LabsForm(StepForm):
                         "analyte": code,
                         "value": value,
                         "unit": self.cleaned_data[f"{code}__unit"],
-                        "when": self.cleaned_data[f"{code}__when"],
+                        "when": self.cleaned_data.get(f"{code}__when") or "pre_dialysis",
                     }
                 )
         return {"labs": labs}

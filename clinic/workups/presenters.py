@@ -138,9 +138,10 @@ def lab_preview(analyte: str, raw_value: str, unit: str) -> LabPreview:
         return LabPreview("", None, problem[:1].upper() + problem[1:])
     analyte_def = load_knowledge().analytes[analyte]
     others = []
-    for other in dict.fromkeys(u.unit for u in analyte_def.units):
-        if other in {unit, analyte_def.si_unit} or other in {"ug/L", "umol/L"}:
-            continue
+    for unit_def in analyte_def.units:
+        other = unit_def.unit
+        if other in {unit, analyte_def.si_unit} or unit_def.to_si == 1.0:
+            continue  # the same number under another name (mEq/L for potassium, ug/L for µg/L) adds nothing
         try:
             others.append(f"{from_si(analyte, si, other):.{max(analyte_def.decimals, 1)}f} {other}")
         except UnitError:

@@ -62,12 +62,10 @@ def applicable(answers: Answers) -> list[Step]:
 
 
 def next_after(answers: Answers, slug: str) -> Step | None:
-    steps = applicable(answers)
-    slugs = [step.slug for step in steps]
-    if slug not in slugs:
-        return steps[0]
-    index = slugs.index(slug)
-    return steps[index + 1] if index + 1 < len(steps) else None
+    """The first applicable step after ``slug`` in wizard order (``slug`` itself may not apply)."""
+    order = [step.slug for step in STEPS]
+    position = order.index(slug) if slug in order else -1
+    return next((step for step in STEPS[position + 1 :] if step.applies(answers)), None)
 
 
 def previous_before(answers: Answers, slug: str) -> Step | None:

@@ -25,7 +25,7 @@ def _workup_for(request: HttpRequest, public_id: object) -> Workup:
     queryset = (
         Workup.objects.for_user(request.user)
         .select_related("patient__unit", "created_by", "submitted_by", "revises")
-        .prefetch_related("acknowledgements")
+        .prefetch_related("acknowledgements__user")
     )
     return get_object_or_404(queryset, public_id=public_id)
 
@@ -330,9 +330,16 @@ def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         "role": role,
         "can_sign": services.can_sign(request.user, workup) and workup.status != Status.SIGNED,
         "can_submit": workup.status == Status.DRAFT,
-        "acknowledgements": list(workup.acknowledgements.all()),
+        "acknowledgements": _titled(workup.acknowledgements.all()),
     }
     return render(request, "workups/plan.html", context)
+
+
+def _titled(acknowledgements: Any) -> list[Any]:
+    red_flags = presenters.load_knowledge().red_flags
+    for ack in acknowledgements:
+        ack.title = red_flags[ack.code].title if ack.code in red_flags else ack.code
+    return list(acknowledgements)
 
 
 @require_POST

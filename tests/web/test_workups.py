@@ -1,0 +1,311 @@
+"""The workup wizard through Django's test client: saving, skipping, autosave, conflicts, red flags,
+acknowledgement, make plan, submit, sign, revise; and wizard == API for the same facts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from clinic.accounts.models import Unit, User
+from clinic.audit.models import Action, AuditEvent
+from clinic.engine import evaluate, plan_to_dict
+from clinic.patients.models import Patient
+from clinic.workups.models import Acknowledgement, ImmutableError, SignedPlan, Status, Workup
+
+pytestmark = pytest.mark.django_db
+
+EPISODE = {
+    "timing": "during_dialysis", "ongoing": "yes", "minutes_into_session": "180", "sites": ["legs"],
+    "kind": "cramp", "severity_0_10": "7", "episodes_last_4_weeks": "6", "duration_weeks": "3",
+}
+DIALYSIS = {
+    "pre_weight_kg": "74", "previous_post_weight_kg": "70.4", "target_weight_kg": "70", "session_minutes": "240",
+    "sessions_per_week": "3", "dialysate_sodium_mmol_l": "138", "sodium_profiling": "no",
+    "dialysate_potassium_mmol_l": "2", "dialysate_calcium_mmol_l": "1.25", "dialysate_magnesium_mmol_l": "0.5",
+    "dialysate_bicarbonate_mmol_l": "35", "buffer": "bicarbonate", "dialysate_temperature_c": "36.5",
+    "blood_flow_ml_min": "350", "dialyser_flux": "high", "missed_or_shortened_sessions_last_month": "0",
+    "dry_weight_kg": "70", "access": "fistula",
+}
+
+
+def step_url(workup: Workup, slug: str) -> str:
+    return reverse("workups:step", kwargs={"public_id": workup.public_id, "slug": slug})
+
+
+def post_step(client: Client, workup: Workup, slug: str, data: dict[str, Any]) -> Any:
+    workup.refresh_from_db()
+    return client.post(step_url(workup, slug), {**data, "version": workup.version})
+
+
+@pytest.fixture
+def patient(unit_a: Unit, make_patient: Callable[..., Patient]) -> Patient:
+    return make_patient(unit_a, medications=["sevelamer", "baclofen"], conditions=["heart_block"])
+
+
+@pytest.fixture
+def nurse(nurse_a: User, client_for: Callable[[User], Client]) -> Client:
+    return client_for(nurse_a)
+
+
+@pytest.fixture
+def workup(patient: Patient, nurse: Client) -> Workup:
+    response = nurse.post(reverse("workups:start", args=[patient.public_id]))
+    workup = Workup.objects.get()
+    assert response["Location"] == step_url(workup, "episode")
+    return workup
+
+
+def complete(client: Client, workup: Workup, labs: dict[str, str] | None = None,
+             findings: dict[str, str] | None = None) -> None:
+    assert post_step(client, workup, "episode", EPISODE).status_code == 302
+    assert post_step(client, workup, "redflags", findings or {"chest_pain": "no", "speech_disturbance": "no"}).status_code == 302
+    assert post_step(client, workup, "vitals", {"sbp_pre_mmhg": "150", "sbp_nadir_mmhg": "120"}).status_code == 302
+    lab_data = labs if labs is not None else {"magnesium__value": "1.2", "magnesium__unit": "mg/dL",
+                                              "magnesium__when": "pre_dialysis"}
+    assert post_step(client, workup, "labs", lab_data).status_code == 302
+    assert post_step(client, workup, "dialysis", DIALYSIS).status_code == 302
+    meds = {"medications": ["sevelamer", "baclofen"], "conditions": ["heart_block"], "diabetes": "yes",
+            "hepatic_impairment": "none", "other_medications": "zolpidem"}
+    assert post_step(client, workup, "medications", meds).status_code == 302
+
+
+def acknowledge_all(client: Client, workup: Workup) -> None:
+    for flag in client.get(step_url(workup, "review")).context["emergencies"]:
+        client.post(reverse("workups:acknowledge", args=[workup.public_id]),
+                    {"code": flag.code, "reason": "already_managed", "step": "review"})
+    assert not client.get(step_url(workup, "review")).context["emergencies"]
+
+
+def test_steps_save_in_order_and_skip_vitals_between_sessions(nurse: Client, workup: Workup) -> None:
+    response = post_step(nurse, workup, "episode", {**EPISODE, "timing": "between_sessions", "ongoing": "",
+                                                     "minutes_into_session": ""})
+    assert response["Location"] == step_url(workup, "redflags")
+    response = post_step(nurse, workup, "redflags", {"chest_pain": "no"})
+    assert response["Location"] == step_url(workup, "labs"), "vitals do not apply between sessions"
+    assert nurse.get(step_url(workup, "vitals"))["Location"] == step_url(workup, "labs")
+    workup.refresh_from_db()
+    assert workup.answers["redflags"] == {"chest_pain": False}  # not assessed is absent, never False
+
+
+def test_every_step_page_renders(nurse: Client, workup: Workup) -> None:
+    complete(nurse, workup)
+    acknowledge_all(nurse, workup)
+    for slug in ("episode", "redflags", "vitals", "labs", "dialysis", "medications", "review"):
+        response = nurse.get(step_url(workup, slug))
+        assert response.status_code == 200, slug
+        assert response.content.decode().count("<h1") == 1, slug
+
+
+def test_every_form_field_is_rendered(nurse: Client, workup: Workup) -> None:
+    """crispy silently drops a field missing from a layout; make sure every field reaches the page."""
+    from clinic.workups.steps import STEPS
+
+    complete(nurse, workup)
+    acknowledge_all(nurse, workup)
+    for step in STEPS:
+        html = nurse.get(step_url(workup, step.slug)).content.decode()
+        form = step.form_class(**({"unit_system": "SI"} if step.slug == "labs" else {}))
+        for name in form.fields:
+            assert f'name="{name}"' in html, (step.slug, name)
+
+
+def test_bad_input_keeps_what_was_typed(nurse: Client, workup: Workup) -> None:
+    assert post_step(nurse, workup, "episode", EPISODE).status_code == 302
+    response = post_step(nurse, workup, "episode", {**EPISODE, "severity_0_10": "99", "duration_weeks": "lots"})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "severity_0_10" in errors and "duration_weeks" in errors
+    assert "Enter a number" in " ".join(errors["duration_weeks"])
+    workup.refresh_from_db()
+    assert workup.answers["episode"]["severity_0_10"] == 7, "the saved answers are untouched"
+    assert workup.drafts["episode"]["duration_weeks"] == ["lots"], "what was typed is kept"
+    page = nurse.get(step_url(workup, "episode")).content.decode()
+    assert 'value="lots"' in page and "unsaved typing" in page
+
+
+def test_lab_in_wrong_unit_is_refused_on_the_field(nurse: Client, workup: Workup) -> None:
+    response = post_step(nurse, workup, "labs", {"potassium__value": "5", "potassium__unit": "mg/dL"})
+    assert response.status_code == 400
+    assert "not a unit for potassium" in " ".join(response.context["form"].errors["potassium__unit"])
+    response = post_step(nurse, workup, "labs", {"magnesium__value": "50", "magnesium__unit": "mmol/L"})
+    assert "not possible in a living patient" in " ".join(response.context["form"].errors["magnesium__value"])
+
+
+def test_autosave_stores_valid_answers_and_raises_live_banner(nurse: Client, workup: Workup) -> None:
+    post_step(nurse, workup, "episode", EPISODE)
+    workup.refresh_from_db()
+    url = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "redflags"})
+    response = nurse.post(url, {"version": workup.version, "seizure": "yes"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Saved" in html and 'id="version-field"' in html and 'hx-swap-oob="true"' in html
+    assert "Seizure" in html, "the red-flag banner is swapped in as soon as the answer raises it"
+    assert len(html) < 15_000
+    workup.refresh_from_db()
+    assert workup.answers["redflags"] == {"seizure": True}
+
+
+def test_autosave_with_stale_version_is_a_conflict(nurse: Client, workup: Workup) -> None:
+    url = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "episode"})
+    response = nurse.post(url, {"version": 999, **EPISODE}, headers={"HX-Request": "true"})
+    assert response.status_code == 409
+    workup.refresh_from_db()
+    assert "episode" not in workup.answers
+
+
+def test_two_editors_conflict_shows_what_changed_and_overwrites_nothing(
+    workup: Workup, nephro_a: User, client_for: Callable[[User], Client], nurse: Client
+) -> None:
+    other = client_for(nephro_a)
+    workup.refresh_from_db()
+    opened_at = workup.version
+    assert other.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "9", "version": opened_at}).status_code == 302
+    response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "4", "version": opened_at})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Someone else saved this step" in html and "severity 0 10" in html
+    workup.refresh_from_db()
+    assert workup.answers["episode"]["severity_0_10"] == 9
+
+
+def test_emergency_flag_blocks_until_acknowledged_with_a_reason(nurse: Client, workup: Workup, nurse_a: User) -> None:
+    post_step(nurse, workup, "episode", EPISODE)
+    post_step(nurse, workup, "redflags", {"chest_pain": "yes"})
+    page = nurse.get(step_url(workup, "vitals")).content.decode()
+    assert "Emergency: act before you continue" in page and 'name="sbp_pre_mmhg"' not in page
+    ack_url = reverse("workups:acknowledge", args=[workup.public_id])
+    response = nurse.post(ack_url, {"code": "redflag.acute_coronary", "step": "vitals"})
+    assert not Acknowledgement.objects.exists(), "a reason is required"
+    nurse.post(ack_url, {"code": "redflag.acute_coronary", "reason": "escalated_now", "step": "vitals"})
+    ack = Acknowledgement.objects.get()
+    assert ack.user == nurse_a and ack.reason == "escalated_now"
+    assert AuditEvent.objects.filter(action=Action.RED_FLAG_ACK).exists()
+    page = nurse.get(step_url(workup, "vitals")).content.decode()
+    assert 'name="sbp_pre_mmhg"' in page and "Acute coronary" in page or "coronary" in page
+
+
+def test_non_emergency_flags_stay_passive(nurse: Client, workup: Workup) -> None:
+    post_step(nurse, workup, "episode", EPISODE)
+    post_step(nurse, workup, "redflags", {"access_hand_ischaemia": "yes"})
+    page = nurse.get(step_url(workup, "vitals")).content.decode()
+    assert "Emergency: act before you continue" not in page
+    assert 'name="sbp_pre_mmhg"' in page and "Red flags raised so far" in page
+
+
+def test_make_plan_revalidates_every_step(nurse: Client, workup: Workup) -> None:
+    post_step(nurse, workup, "episode", EPISODE)
+    workup.refresh_from_db()
+    response = nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
+    assert response["Location"] == step_url(workup, "redflags")
+    workup.refresh_from_db()
+    assert workup.plan_json is None
+
+
+def test_full_flow_submit_sign_revise(
+    nurse: Client, workup: Workup, nephro_a: User, client_for: Callable[[User], Client]
+) -> None:
+    complete(nurse, workup)
+    workup.refresh_from_db()
+    assert nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version}).status_code == 302
+    workup.refresh_from_db()
+    plan = workup.plan_json
+    assert {d["drug"]: d["verdict"] for d in plan["drugs"]}["baclofen"] == "avoid"
+    assert "unrecognised medication: zolpidem" in " ".join(plan["warnings"])
+    page = nurse.get(reverse("workups:plan", args=[workup.public_id])).content.decode()
+    assert "What you can do now" in page and "Sign care plan" not in page
+    # A nurse cannot sign.
+    nurse.post(reverse("workups:sign", args=[workup.public_id]), {"version": workup.version})
+    assert not SignedPlan.objects.exists()
+    nurse.post(reverse("workups:submit", args=[workup.public_id]), {"version": workup.version})
+    workup.refresh_from_db()
+    assert workup.status == Status.AWAITING_REVIEW
+    nephro = client_for(nephro_a)
+    page = nephro.get(reverse("workups:plan", args=[workup.public_id])).content.decode()
+    assert "Awaiting nephrologist review" in page and "Prescription and drug decisions" in page
+    nephro.post(reverse("workups:sign", args=[workup.public_id]), {"version": workup.version})
+    workup.refresh_from_db()
+    signed = SignedPlan.objects.get()
+    assert workup.status == Status.SIGNED and signed.signed_by == nephro_a
+    assert signed.plan_json == plan and signed.knowledge_version == plan["knowledge_version"]
+    # Nobody edits a signed plan: steps redirect to the plan, posts change nothing.
+    assert nurse.get(step_url(workup, "episode"))["Location"] == reverse("workups:plan", args=[workup.public_id])
+    nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "1", "version": workup.version})
+    workup.refresh_from_db()
+    assert workup.answers["episode"]["severity_0_10"] == 7
+    with pytest.raises(ImmutableError):
+        signed.save()
+    with pytest.raises(ImmutableError):
+        SignedPlan.objects.filter(pk=signed.pk).update(plan_json={})
+    # Revising makes a new draft; the signed version stays readable exactly as signed.
+    response = nurse.post(reverse("workups:revise", args=[workup.public_id]))
+    new = Workup.objects.exclude(pk=workup.pk).get()
+    assert new.revises == workup and new.status == Status.DRAFT and new.answers == workup.answers
+    assert response["Location"] == step_url(new, "review")
+    assert nurse.get(reverse("workups:plan", args=[workup.public_id])).status_code == 200
+    assert SignedPlan.objects.get().plan_json == plan
+
+
+def test_wizard_and_api_give_the_same_plan(nurse: Client, workup: Workup, nurse_a: User) -> None:
+    from clinic.api.models import ApiToken
+
+    complete(nurse, workup)
+    workup.refresh_from_db()
+    nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
+    workup.refresh_from_db()
+    token = ApiToken.issue(nurse_a)[1]
+    response = Client().post(reverse("api-evaluate"), data=json.dumps(workup.case_json), content_type="application/json",
+                             headers={"Authorization": f"Bearer {token}"})
+    assert response.json() == workup.plan_json
+    assert plan_to_dict(evaluate(workup.case_json)) == workup.plan_json
+
+
+def test_prescription_is_prefilled_from_the_last_workup(nurse: Client, workup: Workup, patient: Patient) -> None:
+    complete(nurse, workup)
+    nurse.post(reverse("workups:start", args=[patient.public_id]))
+    second = Workup.objects.exclude(pk=workup.pk).get()
+    form = nurse.get(step_url(second, "dialysis")).context["form"]
+    assert form.initial["dialysate_magnesium_mmol_l"] == 0.5
+    assert "pre_weight_kg" not in form.initial, "today's weight is never carried over"
+    meds = nurse.get(step_url(second, "medications")).context["form"]
+    assert sorted(meds.initial["medications"]) == ["baclofen", "sevelamer"]
+
+
+def test_other_units_workups_are_404(workup: Workup, nurse_b: User, client_for: Callable[[User], Client]) -> None:
+    outsider = client_for(nurse_b)
+    for name in ("workups:plan",):
+        assert outsider.get(reverse(name, args=[workup.public_id])).status_code == 404
+    assert outsider.get(step_url(workup, "episode")).status_code == 404
+    assert outsider.post(step_url(workup, "episode"), {**EPISODE, "version": 1}).status_code == 404
+    workup.refresh_from_db()
+    assert workup.answers == {}
+
+
+def test_lab_preview_fragment(nurse: Client, workup: Workup) -> None:
+    url = reverse("workups:lab-preview", args=[workup.public_id])
+    html = nurse.post(url, {"analyte": "magnesium", "magnesium__value": "1.2", "magnesium__unit": "mg/dL"},
+                      headers={"HX-Request": "true"}).content.decode()
+    assert "0.49 mmol/L" in html and "low" in html and len(html) < 2000
+    html = nurse.post(url, {"analyte": "potassium", "potassium__value": "5", "potassium__unit": "mg/dL"}).content.decode()
+    assert "not a unit for potassium" in html
+
+
+def test_dialysis_preview_shows_threshold_crossed(nurse: Client, workup: Workup) -> None:
+    url = reverse("workups:dialysis-preview", args=[workup.public_id])
+    html = nurse.post(url, DIALYSIS).content.decode()
+    assert "14.3" in html and "13" in html
+    html = nurse.post(url, {**DIALYSIS, "pre_weight_kg": "71"}).content.decode()
+    assert "Below the thresholds" in html
+
+
+def test_patient_page_lists_workups_and_trends(nurse: Client, workup: Workup, patient: Patient) -> None:
+    complete(nurse, workup)
+    workup.refresh_from_db()
+    nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
+    html = nurse.get(reverse("patients:detail", args=[patient.public_id])).content.decode()
+    assert "Workups and care plans" in html and "Care plan" in html
+    assert "<svg" in html and "UF rate" in html
