@@ -39,6 +39,9 @@ class Workup(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT, db_index=True)
     version = models.PositiveIntegerField(default=1)
+    # The browser tab (a random token per page view) that saved last: a tab's own rapid autosaves never
+    # conflict with its own "Save and continue", while a save from any other tab or person does.
+    editor_token = models.CharField(max_length=32, blank=True)
     # Validated answers per step: {"episode": {...}, "redflags": {...}, ...} (JSON-safe values only).
     answers = models.JSONField(default=dict, blank=True)
     # What was typed but not yet valid, per step (autosave): nothing a nurse typed is ever lost.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from clinic.accounts.models import Role, User
@@ -94,23 +94,35 @@ def prefill(workup: Workup, slug: str) -> dict[str, Any]:
     return {}
 
 
-def _locked_update(workup: Workup, expected_version: int, user: User, **changes: Any) -> Workup:
-    """Write ``changes`` only if nobody saved since ``expected_version``; raise ConflictError otherwise."""
+def _locked_update(workup: Workup, expected_version: int, user: User, editor: str = "", **changes: Any) -> Workup:
+    """Write ``changes`` only if nobody else saved since ``expected_version``; raise ConflictError otherwise.
+
+    ``editor`` identifies the browser tab: saves from the same tab since ``expected_version`` (its own
+    autosaves) are not conflicts; anything saved from another tab or by another person is."""
     if not workup.is_editable:
         raise NotAllowed("This plan is signed; revise it to make a new version.")
+    unchanged = Q(version=expected_version)
+    if editor:
+        unchanged |= Q(editor_token=editor)
     updated = Workup.objects.filter(
-        pk=workup.pk, version=expected_version, status__in=[Status.DRAFT, Status.AWAITING_REVIEW]
-    ).update(version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **changes)
+        unchanged, pk=workup.pk, status__in=[Status.DRAFT, Status.AWAITING_REVIEW]
+    ).update(version=F("version") + 1, updated_by=user, updated_at=timezone.now(), editor_token=editor, **changes)
     fresh = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
     if not updated:
         if fresh.is_signed:
             raise NotAllowed("This plan was signed meanwhile; revise it to make a new version.")
-        raise ConflictError(fresh, changes.get("_slug", ""))
+        raise ConflictError(fresh, "")
     return fresh
 
 
 def save_step(
-    workup: Workup, slug: str, answers: dict[str, Any], expected_version: int, user: User, request: Any = None
+    workup: Workup,
+    slug: str,
+    answers: dict[str, Any],
+    expected_version: int,
+    user: User,
+    request: Any = None,
+    editor: str = "",
 ) -> Workup:
     new_answers = {**workup.answers, slug: answers}
     drafts = {k: v for k, v in workup.drafts.items() if k != slug}
@@ -118,7 +130,7 @@ def save_step(
     if workup.status == Status.AWAITING_REVIEW:
         changes["status"] = Status.DRAFT  # an edited plan must be made and submitted again
     try:
-        fresh = _locked_update(workup, expected_version, user, **changes)
+        fresh = _locked_update(workup, expected_version, user, editor, **changes)
     except ConflictError as exc:
         exc.slug = slug
         raise
@@ -133,11 +145,13 @@ def save_step(
     return fresh
 
 
-def autosave(workup: Workup, slug: str, raw: dict[str, list[str]], expected_version: int, user: User) -> Workup:
+def autosave(
+    workup: Workup, slug: str, raw: dict[str, list[str]], expected_version: int, user: User, editor: str = ""
+) -> Workup:
     """Keep exactly what was typed (valid or not) so an interruption loses nothing."""
     drafts = {**workup.drafts, slug: raw}
     try:
-        return _locked_update(workup, expected_version, user, drafts=drafts)
+        return _locked_update(workup, expected_version, user, editor, drafts=drafts)
     except ConflictError as exc:
         exc.slug = slug
         raise

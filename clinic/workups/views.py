@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -18,7 +20,8 @@ from clinic.workups.forms import AcknowledgeForm, DialysisForm
 from clinic.workups.models import AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
 
-SKIP_KEYS = {"csrfmiddlewaretoken", "version"}
+logger = logging.getLogger(__name__)
+SKIP_KEYS = {"csrfmiddlewaretoken", "version", "editor"}
 
 
 def _workup_for(request: HttpRequest, public_id: object) -> Workup:
@@ -35,6 +38,11 @@ def _version(request: HttpRequest) -> int:
         return int(request.POST.get("version", ""))
     except ValueError:
         return -1
+
+
+def _editor(request: HttpRequest) -> str:
+    token = request.POST.get("editor", "")
+    return token if token.isalnum() and len(token) <= 32 else ""
 
 
 def _raw(request: HttpRequest) -> dict[str, list[str]]:
@@ -78,6 +86,7 @@ def _step_context(request: HttpRequest, workup: Workup, slug: str, form: Any, **
         "emergencies": services.unacknowledged_emergencies(workup, plan),
         "ack_reasons": AckReason.choices,
         "has_draft": slug in workup.drafts,
+        "editor_token": uuid.uuid4().hex,
     }
     if slug == "labs":
         recent = _recent_labs(workup.patient)
@@ -119,7 +128,8 @@ def _derived_for(workup: Workup, data: Any, initial: dict[str, Any]) -> list[pre
 
     try:
         plan = evaluate(build_case(workup.patient, answers, workup.created_at.date()))
-    except CaseError:
+    except CaseError as exc:
+        logger.warning("derived preview: case invalid for workup %s: %s", workup.public_id, exc.errors)
         return presenters.derived_values({})
     return presenters.derived_values(
         {"uf_rate_ml_kg_h": plan.derived.uf_rate_ml_kg_h, "idwg_percent": plan.derived.idwg_percent}
@@ -182,13 +192,15 @@ def step_view(request: HttpRequest, public_id: str, slug: str) -> HttpResponse:
     form = _form(workup, slug, request.POST)
     if not form.is_valid():
         try:
-            workup = services.autosave(workup, slug, _raw(request), _version(request), request.user)
+            workup = services.autosave(workup, slug, _raw(request), _version(request), request.user, _editor(request))
         except services.ConflictError as exc:
             workup = exc.current
         context = _step_context(request, workup, slug, form)
         return render(request, "workups/step.html", context, status=400)
     try:
-        workup = services.save_step(workup, slug, form.to_answers(), _version(request), request.user, request)
+        workup = services.save_step(
+            workup, slug, form.to_answers(), _version(request), request.user, request, _editor(request)
+        )
     except services.ConflictError as exc:
         return _conflict(request, exc, form)
     except services.NotAllowed as exc:
@@ -227,10 +239,12 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
     status = 200
     try:
         if form.is_valid():
-            workup = services.save_step(workup, slug, form.to_answers(), _version(request), request.user, request)
+            workup = services.save_step(
+                workup, slug, form.to_answers(), _version(request), request.user, request, _editor(request)
+            )
             state = "saved"
         else:
-            workup = services.autosave(workup, slug, _raw(request), _version(request), request.user)
+            workup = services.autosave(workup, slug, _raw(request), _version(request), request.user, _editor(request))
             state = "draft"
     except services.ConflictError as exc:
         workup, state, status = exc.current, "conflict", 409

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import itertools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
 from clinic.patients.models import Patient
 
 PASSWORD = "correct-horse-battery"
+
+# Production settings (DEBUG off) redirect to HTTPS and mark cookies secure. The test client and the live
+# server speak plain HTTP, so switch these off for the whole session (the live server is session-scoped and
+# builds its middleware before any function-scoped fixture runs).
+settings.SECURE_SSL_REDIRECT = False
+settings.SESSION_COOKIE_SECURE = False
+settings.CSRF_COOKIE_SECURE = False
+# The hashed manifest storage needs collectstatic; tests serve the source files directly.
+settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 _mrn = itertools.count(1000)
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings: Any) -> None:
-    # Production settings (DEBUG off) redirect to HTTPS and mark cookies secure; the test client speaks HTTP.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
+def _fast_tests(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 @pytest.fixture
@@ -91,3 +94,15 @@ def client_for() -> Callable[[User], Client]:
         return client
 
     return login
+
+
+# --- browser tests (pytest-playwright) ---------------------------------------------------------------
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API keeps an event loop running
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    from tests.web.browser import CHROMIUM_ARGS, chromium_path
+
+    path = chromium_path()
+    return {**browser_type_launch_args, "args": CHROMIUM_ARGS, **({"executable_path": path} if path else {})}

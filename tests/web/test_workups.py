@@ -309,3 +309,18 @@ def test_patient_page_lists_workups_and_trends(nurse: Client, workup: Workup, pa
     html = nurse.get(reverse("patients:detail", args=[patient.public_id])).content.decode()
     assert "Workups and care plans" in html and "Care plan" in html
     assert "<svg" in html and "UF rate" in html
+
+
+def test_a_tabs_own_autosave_never_conflicts_with_its_submit(nurse: Client, workup: Workup) -> None:
+    workup.refresh_from_db()
+    opened = workup.version
+    autosave = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "episode"})
+    assert nurse.post(autosave, {**EPISODE, "version": opened, "editor": "tabA"}).status_code == 200
+    # The submit still carries the version the page was opened with: same tab, so it is not a conflict.
+    response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "5", "version": opened, "editor": "tabA"})
+    assert response.status_code == 302
+    # A second tab opened at the same version is refused: tab A saved since.
+    response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "2", "version": opened, "editor": "tabB"})
+    assert response.status_code == 409
+    workup.refresh_from_db()
+    assert workup.answers["episode"]["severity_0_10"] == 5

@@ -1,0 +1,77 @@
+"""Query counts stay flat as data grows (10 vs 1,000 patients; 1 vs 30 workups and many labs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.accounts.models import Unit, User
+from clinic.patients.models import LabResult, Patient
+from clinic.workups.models import Workup
+
+pytestmark = pytest.mark.django_db
+
+
+def bulk_patients(unit: Unit, count: int, start: int = 0) -> None:
+    Patient.objects.bulk_create(
+        Patient(unit=unit, mrn=f"Q{start + i}", family_name=f"Name{start + i:05d}", given_name="Q",
+                date_of_birth=dt.date(1960, 1, 1))
+        for i in range(count)
+    )
+
+
+def queries(client: Client, url: str) -> int:
+    client.get(url)  # warm up: the first request of a session also writes the session's activity stamp
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def grow_patient(patient: Patient, user: User, workups: int, labs: int) -> Workup:
+    now = timezone.now()
+    LabResult.objects.bulk_create(
+        LabResult(patient=patient, analyte=("magnesium", "potassium", "calcium_ionised")[i % 3], value=1,
+                  unit="mmol/L", value_si=1.0 if i % 3 != 1 else 4.5, taken_at=now - dt.timedelta(days=i))
+        for i in range(labs)
+    )
+    Workup.objects.bulk_create(
+        Workup(patient=patient, created_by=user, severity=i % 10, uf_rate_ml_kg_h=10 + i % 5, idwg_percent=3.5)
+        for i in range(workups)
+    )
+    return Workup.objects.filter(patient=patient).first()
+
+
+def test_patient_list_is_flat(nurse_a: User, unit_a: Unit, client_for: Callable[[User], Client]) -> None:
+    client = client_for(nurse_a)
+    bulk_patients(unit_a, 10)
+    small = queries(client, reverse("patients:list"))
+    bulk_patients(unit_a, 990, start=10)
+    assert queries(client, reverse("patients:list")) == small
+    assert queries(client, reverse("patients:list") + "?q=Name00&page=2") == small
+
+
+def test_patient_page_and_wizard_are_flat(
+    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(nurse_a)
+    patient = make_patient(unit_a)
+    workup = grow_patient(patient, nurse_a, workups=1, labs=3)
+    urls: list[Any] = [
+        reverse("patients:detail", args=[patient.public_id]),
+        reverse("workups:step", kwargs={"public_id": workup.public_id, "slug": "labs"}),
+        reverse("workups:step", kwargs={"public_id": workup.public_id, "slug": "dialysis"}),
+        reverse("workups:step", kwargs={"public_id": workup.public_id, "slug": "review"}),
+    ]
+    small = [queries(client, url) for url in urls]
+    grow_patient(patient, nurse_a, workups=30, labs=300)
+    bulk_patients(unit_a, 500)
+    assert [queries(client, url) for url in urls] == small
