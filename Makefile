@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SQLITE_URL := sqlite:///db.sqlite3
 
-.PHONY: help install run migrate demo test test-sqlite test-postgres lint bench bench-engine catalogue clean
+.PHONY: help install browser-deps run migrate demo test test-sqlite test-postgres lint bench bench-engine catalogue clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ $(STAMP): requirements.txt
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv with Python >= 3.12 and install requirements.txt
+
+browser-deps: ## Install Debian's Chromium and poppler-utils for browser and PDF tests (apt-get, as root)
+	@.ci/ensure-chromium
 
 migrate: install ## Apply database migrations (SQLite unless DATABASE_URL is set)
 	DEBUG=1 $(PY) manage.py migrate --noinput
@@ -45,15 +48,15 @@ run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:8000
 lint: install ## ruff check
 	$(VENV)/bin/ruff check .
 
-test-sqlite: install
+test-sqlite: install browser-deps
 	@echo "=== pytest on SQLite ==="
 	DATABASE_URL=$(SQLITE_URL) CHAIRSIDE_TEST_DB=sqlite $(PY) -m pytest -q
 
-test-postgres: install
+test-postgres: install browser-deps
 	@echo "=== pytest on PostgreSQL (throwaway cluster) ==="
 	CHAIRSIDE_TEST_DB=postgres .ci/with-postgres $(PY) -m pytest -q
 
-test: install lint test-sqlite test-postgres ## Install, lint, then run every test on SQLite and on a real PostgreSQL
+test: install browser-deps lint test-sqlite test-postgres ## Install, lint, then run every test on SQLite and on a real PostgreSQL
 	@echo "All checks passed on SQLite and PostgreSQL."
 
 bench-engine: install ## Median time to evaluate a typical case with the pure engine

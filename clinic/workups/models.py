@@ -39,9 +39,10 @@ class Workup(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT, db_index=True)
     version = models.PositiveIntegerField(default=1)
-    # The browser tab (a random token per page view) that saved last: a tab's own rapid autosaves never
-    # conflict with its own "Save and continue", while a save from any other tab or person does.
-    editor_token = models.CharField(max_length=32, blank=True)
+    # Per step: {"episode": {"version": 3, "editor": "<tab token>", "user": 12}}. A step save names the step
+    # version its page showed and its tab's token; a save from another tab or person since then is a conflict,
+    # while the tab's own earlier (auto)saves are not. Saving different steps at once never conflicts.
+    step_meta = models.JSONField(default=dict, blank=True)
     # Validated answers per step: {"episode": {...}, "redflags": {...}, ...} (JSON-safe values only).
     answers = models.JSONField(default=dict, blank=True)
     # What was typed but not yet valid, per step (autosave): nothing a nurse typed is ever lost.
@@ -82,6 +83,9 @@ class Workup(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.status == Status.SIGNED
+
+    def step_version(self, slug: str) -> int:
+        return int(self.step_meta.get(slug, {}).get("version", 0))
 
     @property
     def is_editable(self) -> bool:

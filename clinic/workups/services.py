@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from clinic.accounts.models import Role, User
@@ -94,19 +94,14 @@ def prefill(workup: Workup, slug: str) -> dict[str, Any]:
     return {}
 
 
-def _locked_update(workup: Workup, expected_version: int, user: User, editor: str = "", **changes: Any) -> Workup:
-    """Write ``changes`` only if nobody else saved since ``expected_version``; raise ConflictError otherwise.
-
-    ``editor`` identifies the browser tab: saves from the same tab since ``expected_version`` (its own
-    autosaves) are not conflicts; anything saved from another tab or by another person is."""
+def _locked_update(workup: Workup, expected_version: int, user: User, **changes: Any) -> Workup:
+    """Write ``changes`` only if nobody saved since ``expected_version`` (whole-workup actions: make the plan,
+    submit, sign); raise ConflictError otherwise."""
     if not workup.is_editable:
         raise NotAllowed("This plan is signed; revise it to make a new version.")
-    unchanged = Q(version=expected_version)
-    if editor:
-        unchanged |= Q(editor_token=editor)
     updated = Workup.objects.filter(
-        unchanged, pk=workup.pk, status__in=[Status.DRAFT, Status.AWAITING_REVIEW]
-    ).update(version=F("version") + 1, updated_by=user, updated_at=timezone.now(), editor_token=editor, **changes)
+        pk=workup.pk, version=expected_version, status__in=[Status.DRAFT, Status.AWAITING_REVIEW]
+    ).update(version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **changes)
     fresh = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
     if not updated:
         if fresh.is_signed:
@@ -115,25 +110,51 @@ def _locked_update(workup: Workup, expected_version: int, user: User, editor: st
     return fresh
 
 
+def _save_step_state(
+    workup: Workup,
+    slug: str,
+    step_version: int,
+    editor: str,
+    user: User,
+    answers: dict[str, Any] | None,
+    draft: dict[str, list[str]] | None,
+) -> Workup:
+    """Store a step's answers (or its unfinished draft) under a per-step optimistic lock."""
+    with transaction.atomic():
+        # Take the write lock before reading (a row lock on PostgreSQL, the database lock on SQLite), so two
+        # saves of different steps merge instead of one overwriting the other.
+        Workup.objects.filter(pk=workup.pk).update(version=F("version"))
+        locked = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
+        if locked.is_signed:
+            raise NotAllowed("This plan was signed meanwhile; revise it to make a new version.")
+        meta = locked.step_meta.get(slug, {})
+        current = int(meta.get("version", 0))
+        if current != step_version and not (editor and meta.get("editor") == editor):
+            raise ConflictError(locked, slug)
+        if answers is not None:
+            locked.answers = {**locked.answers, slug: answers}
+            locked.drafts = {k: v for k, v in locked.drafts.items() if k != slug}
+            if locked.status == Status.AWAITING_REVIEW:
+                locked.status = Status.DRAFT  # an edited plan must be made and submitted again
+        if draft is not None:
+            locked.drafts = {**locked.drafts, slug: draft}
+        locked.step_meta = {**locked.step_meta, slug: {"version": current + 1, "editor": editor, "user": user.pk}}
+        locked.version += 1
+        locked.updated_by = user
+        locked.save(update_fields=["answers", "drafts", "status", "step_meta", "version", "updated_by", "updated_at"])
+    return locked
+
+
 def save_step(
     workup: Workup,
     slug: str,
     answers: dict[str, Any],
-    expected_version: int,
+    step_version: int,
     user: User,
     request: Any = None,
     editor: str = "",
 ) -> Workup:
-    new_answers = {**workup.answers, slug: answers}
-    drafts = {k: v for k, v in workup.drafts.items() if k != slug}
-    changes: dict[str, Any] = {"answers": new_answers, "drafts": drafts}
-    if workup.status == Status.AWAITING_REVIEW:
-        changes["status"] = Status.DRAFT  # an edited plan must be made and submitted again
-    try:
-        fresh = _locked_update(workup, expected_version, user, editor, **changes)
-    except ConflictError as exc:
-        exc.slug = slug
-        raise
+    fresh = _save_step_state(workup, slug, step_version, editor, user, answers=answers, draft=None)
     record(
         Action.STEP_SAVE,
         request=request,
@@ -146,15 +167,10 @@ def save_step(
 
 
 def autosave(
-    workup: Workup, slug: str, raw: dict[str, list[str]], expected_version: int, user: User, editor: str = ""
+    workup: Workup, slug: str, raw: dict[str, list[str]], step_version: int, user: User, editor: str = ""
 ) -> Workup:
     """Keep exactly what was typed (valid or not) so an interruption loses nothing."""
-    drafts = {**workup.drafts, slug: raw}
-    try:
-        return _locked_update(workup, expected_version, user, editor, drafts=drafts)
-    except ConflictError as exc:
-        exc.slug = slug
-        raise
+    return _save_step_state(workup, slug, step_version, editor, user, answers=None, draft=raw)
 
 
 def preview(workup: Workup) -> CarePlan | None:

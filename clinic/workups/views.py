@@ -21,7 +21,7 @@ from clinic.workups.models import AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
 
 logger = logging.getLogger(__name__)
-SKIP_KEYS = {"csrfmiddlewaretoken", "version", "editor"}
+SKIP_KEYS = {"csrfmiddlewaretoken", "version", "step_version", "editor"}
 
 
 def _workup_for(request: HttpRequest, public_id: object) -> Workup:
@@ -31,6 +31,13 @@ def _workup_for(request: HttpRequest, public_id: object) -> Workup:
         .prefetch_related("acknowledgements__user")
     )
     return get_object_or_404(queryset, public_id=public_id)
+
+
+def _step_version(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("step_version", ""))
+    except ValueError:
+        return -1
 
 
 def _version(request: HttpRequest) -> int:
@@ -87,6 +94,7 @@ def _step_context(request: HttpRequest, workup: Workup, slug: str, form: Any, **
         "ack_reasons": AckReason.choices,
         "has_draft": slug in workup.drafts,
         "editor_token": uuid.uuid4().hex,
+        "step_version": workup.step_version(slug),
     }
     if slug == "labs":
         recent = _recent_labs(workup.patient)
@@ -192,14 +200,16 @@ def step_view(request: HttpRequest, public_id: str, slug: str) -> HttpResponse:
     form = _form(workup, slug, request.POST)
     if not form.is_valid():
         try:
-            workup = services.autosave(workup, slug, _raw(request), _version(request), request.user, _editor(request))
+            workup = services.autosave(
+                workup, slug, _raw(request), _step_version(request), request.user, _editor(request)
+            )
         except services.ConflictError as exc:
             workup = exc.current
         context = _step_context(request, workup, slug, form)
         return render(request, "workups/step.html", context, status=400)
     try:
         workup = services.save_step(
-            workup, slug, form.to_answers(), _version(request), request.user, request, _editor(request)
+            workup, slug, form.to_answers(), _step_version(request), request.user, request, _editor(request)
         )
     except services.ConflictError as exc:
         return _conflict(request, exc, form)
@@ -240,11 +250,13 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
     try:
         if form.is_valid():
             workup = services.save_step(
-                workup, slug, form.to_answers(), _version(request), request.user, request, _editor(request)
+                workup, slug, form.to_answers(), _step_version(request), request.user, request, _editor(request)
             )
             state = "saved"
         else:
-            workup = services.autosave(workup, slug, _raw(request), _version(request), request.user, _editor(request))
+            workup = services.autosave(
+                workup, slug, _raw(request), _step_version(request), request.user, _editor(request)
+            )
             state = "draft"
     except services.ConflictError as exc:
         workup, state, status = exc.current, "conflict", 409
@@ -252,6 +264,7 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
     context = {
         "workup": workup,
         "state": state,
+        "step_version": workup.step_version(slug),
         "flags": presenters.plan_view(presenters_plan(plan), _role(request, workup))["flags"] if plan else [],
     }
     response = render(request, "workups/step.html#autosave-response", context, status=status)

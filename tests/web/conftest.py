@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import itertools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +24,10 @@ settings.SECURE_SSL_REDIRECT = False
 settings.SESSION_COOKIE_SECURE = False
 settings.CSRF_COOKIE_SECURE = False
 # The hashed manifest storage needs collectstatic; tests serve the source files directly.
-settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 _mrn = itertools.count(1000)
 
 

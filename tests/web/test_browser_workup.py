@@ -29,12 +29,27 @@ def clinic_data(transactional_db: None) -> dict[str, Any]:
     Membership.objects.create(user=nurse, unit=unit, role=Role.NURSE)
     Membership.objects.create(user=nephro, unit=unit, role=Role.NEPHROLOGIST)
     patient = Patient.objects.create(
-        unit=unit, mrn="AN100361", family_name="Kowalski", given_name="Walter", date_of_birth=dt.date(1967, 8, 16),
-        sex="male", dialysis_started=dt.date(2011, 3, 1), dry_weight_kg=Decimal("70.0"), diabetes=False,
-        access="fistula", medications=["sevelamer", "baclofen"], conditions=[],
+        unit=unit,
+        mrn="AN100361",
+        family_name="Kowalski",
+        given_name="Walter",
+        date_of_birth=dt.date(1967, 8, 16),
+        sex="male",
+        dialysis_started=dt.date(2011, 3, 1),
+        dry_weight_kg=Decimal("70.0"),
+        diabetes=False,
+        access="fistula",
+        medications=["sevelamer", "baclofen"],
+        conditions=[],
     )
-    LabResult.objects.create(patient=patient, analyte="potassium", value=Decimal("4.8"), unit="mmol/L", value_si=4.8,
-                             taken_at=timezone.now() - dt.timedelta(days=3))
+    LabResult.objects.create(
+        patient=patient,
+        analyte="potassium",
+        value=Decimal("4.8"),
+        unit="mmol/L",
+        value_si=4.8,
+        taken_at=timezone.now() - dt.timedelta(days=3),
+    )
     return {"patient": patient, "nurse": nurse, "nephro": nephro}
 
 
@@ -173,8 +188,12 @@ def test_nurse_completes_workup_and_nephrologist_signs(
     workup = Workup.objects.get()
     assert workup.status == Status.AWAITING_REVIEW
     assert Acknowledgement.objects.filter(workup=workup, code="redflag.acute_coronary").exists()
-    assert workup.answers["labs"]["labs"][0] == {"analyte": "magnesium", "value": 1.2, "unit": "mg/dL",
-                                                 "when": "pre_dialysis"}
+    assert workup.answers["labs"]["labs"][0] == {
+        "analyte": "magnesium",
+        "value": 1.2,
+        "unit": "mg/dL",
+        "when": "pre_dialysis",
+    }
 
     # The nephrologist reviews on a desktop and signs.
     context = browser.new_context(viewport=DESKTOP)

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.django_db
 
 def bulk_patients(unit: Unit, count: int, start: int = 0) -> None:
     Patient.objects.bulk_create(
-        Patient(unit=unit, mrn=f"Q{start + i}", family_name=f"Name{start + i:05d}", given_name="Q",
-                date_of_birth=dt.date(1960, 1, 1))
+        Patient(
+            unit=unit,
+            mrn=f"Q{start + i}",
+            family_name=f"Name{start + i:05d}",
+            given_name="Q",
+            date_of_birth=dt.date(1960, 1, 1),
+        )
         for i in range(count)
     )
 
@@ -39,8 +44,14 @@ def queries(client: Client, url: str) -> int:
 def grow_patient(patient: Patient, user: User, workups: int, labs: int) -> Workup:
     now = timezone.now()
     LabResult.objects.bulk_create(
-        LabResult(patient=patient, analyte=("magnesium", "potassium", "calcium_ionised")[i % 3], value=1,
-                  unit="mmol/L", value_si=1.0 if i % 3 != 1 else 4.5, taken_at=now - dt.timedelta(days=i))
+        LabResult(
+            patient=patient,
+            analyte=("magnesium", "potassium", "calcium_ionised")[i % 3],
+            value=1,
+            unit="mmol/L",
+            value_si=1.0 if i % 3 != 1 else 4.5,
+            taken_at=now - dt.timedelta(days=i),
+        )
         for i in range(labs)
     )
     Workup.objects.bulk_create(

@@ -20,16 +20,34 @@ from clinic.workups.models import Acknowledgement, ImmutableError, SignedPlan, S
 pytestmark = pytest.mark.django_db
 
 EPISODE = {
-    "timing": "during_dialysis", "ongoing": "yes", "minutes_into_session": "180", "sites": ["legs"],
-    "kind": "cramp", "severity_0_10": "7", "episodes_last_4_weeks": "6", "duration_weeks": "3",
+    "timing": "during_dialysis",
+    "ongoing": "yes",
+    "minutes_into_session": "180",
+    "sites": ["legs"],
+    "kind": "cramp",
+    "severity_0_10": "7",
+    "episodes_last_4_weeks": "6",
+    "duration_weeks": "3",
 }
 DIALYSIS = {
-    "pre_weight_kg": "74", "previous_post_weight_kg": "70.4", "target_weight_kg": "70", "session_minutes": "240",
-    "sessions_per_week": "3", "dialysate_sodium_mmol_l": "138", "sodium_profiling": "no",
-    "dialysate_potassium_mmol_l": "2", "dialysate_calcium_mmol_l": "1.25", "dialysate_magnesium_mmol_l": "0.5",
-    "dialysate_bicarbonate_mmol_l": "35", "buffer": "bicarbonate", "dialysate_temperature_c": "36.5",
-    "blood_flow_ml_min": "350", "dialyser_flux": "high", "missed_or_shortened_sessions_last_month": "0",
-    "dry_weight_kg": "70", "access": "fistula",
+    "pre_weight_kg": "74",
+    "previous_post_weight_kg": "70.4",
+    "target_weight_kg": "70",
+    "session_minutes": "240",
+    "sessions_per_week": "3",
+    "dialysate_sodium_mmol_l": "138",
+    "sodium_profiling": "no",
+    "dialysate_potassium_mmol_l": "2",
+    "dialysate_calcium_mmol_l": "1.25",
+    "dialysate_magnesium_mmol_l": "0.5",
+    "dialysate_bicarbonate_mmol_l": "35",
+    "buffer": "bicarbonate",
+    "dialysate_temperature_c": "36.5",
+    "blood_flow_ml_min": "350",
+    "dialyser_flux": "high",
+    "missed_or_shortened_sessions_last_month": "0",
+    "dry_weight_kg": "70",
+    "access": "fistula",
 }
 
 
@@ -39,7 +57,7 @@ def step_url(workup: Workup, slug: str) -> str:
 
 def post_step(client: Client, workup: Workup, slug: str, data: dict[str, Any]) -> Any:
     workup.refresh_from_db()
-    return client.post(step_url(workup, slug), {**data, "version": workup.version})
+    return client.post(step_url(workup, slug), {**data, "step_version": workup.step_version(slug)})
 
 
 @pytest.fixture
@@ -60,30 +78,45 @@ def workup(patient: Patient, nurse: Client) -> Workup:
     return workup
 
 
-def complete(client: Client, workup: Workup, labs: dict[str, str] | None = None,
-             findings: dict[str, str] | None = None) -> None:
+def complete(
+    client: Client, workup: Workup, labs: dict[str, str] | None = None, findings: dict[str, str] | None = None
+) -> None:
     assert post_step(client, workup, "episode", EPISODE).status_code == 302
-    assert post_step(client, workup, "redflags", findings or {"chest_pain": "no", "speech_disturbance": "no"}).status_code == 302
+    assert (
+        post_step(client, workup, "redflags", findings or {"chest_pain": "no", "speech_disturbance": "no"}).status_code
+        == 302
+    )
     assert post_step(client, workup, "vitals", {"sbp_pre_mmhg": "150", "sbp_nadir_mmhg": "120"}).status_code == 302
-    lab_data = labs if labs is not None else {"magnesium__value": "1.2", "magnesium__unit": "mg/dL",
-                                              "magnesium__when": "pre_dialysis"}
+    lab_data = (
+        labs
+        if labs is not None
+        else {"magnesium__value": "1.2", "magnesium__unit": "mg/dL", "magnesium__when": "pre_dialysis"}
+    )
     assert post_step(client, workup, "labs", lab_data).status_code == 302
     assert post_step(client, workup, "dialysis", DIALYSIS).status_code == 302
-    meds = {"medications": ["sevelamer", "baclofen"], "conditions": ["heart_block"], "diabetes": "yes",
-            "hepatic_impairment": "none", "other_medications": "zolpidem"}
+    meds = {
+        "medications": ["sevelamer", "baclofen"],
+        "conditions": ["heart_block"],
+        "diabetes": "yes",
+        "hepatic_impairment": "none",
+        "other_medications": "zolpidem",
+    }
     assert post_step(client, workup, "medications", meds).status_code == 302
 
 
 def acknowledge_all(client: Client, workup: Workup) -> None:
     for flag in client.get(step_url(workup, "review")).context["emergencies"]:
-        client.post(reverse("workups:acknowledge", args=[workup.public_id]),
-                    {"code": flag.code, "reason": "already_managed", "step": "review"})
+        client.post(
+            reverse("workups:acknowledge", args=[workup.public_id]),
+            {"code": flag.code, "reason": "already_managed", "step": "review"},
+        )
     assert not client.get(step_url(workup, "review")).context["emergencies"]
 
 
 def test_steps_save_in_order_and_skip_vitals_between_sessions(nurse: Client, workup: Workup) -> None:
-    response = post_step(nurse, workup, "episode", {**EPISODE, "timing": "between_sessions", "ongoing": "",
-                                                     "minutes_into_session": ""})
+    response = post_step(
+        nurse, workup, "episode", {**EPISODE, "timing": "between_sessions", "ongoing": "", "minutes_into_session": ""}
+    )
     assert response["Location"] == step_url(workup, "redflags")
     response = post_step(nurse, workup, "redflags", {"chest_pain": "no"})
     assert response["Location"] == step_url(workup, "labs"), "vitals do not apply between sessions"
@@ -140,10 +173,10 @@ def test_autosave_stores_valid_answers_and_raises_live_banner(nurse: Client, wor
     post_step(nurse, workup, "episode", EPISODE)
     workup.refresh_from_db()
     url = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "redflags"})
-    response = nurse.post(url, {"version": workup.version, "seizure": "yes"}, headers={"HX-Request": "true"})
+    response = nurse.post(url, {"step_version": 0, "seizure": "yes"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Saved" in html and 'id="version-field"' in html and 'hx-swap-oob="true"' in html
+    assert "Saved" in html and 'id="step-version-field"' in html and 'hx-swap-oob="true"' in html
     assert "Seizure" in html, "the red-flag banner is swapped in as soon as the answer raises it"
     assert len(html) < 15_000
     workup.refresh_from_db()
@@ -152,7 +185,7 @@ def test_autosave_stores_valid_answers_and_raises_live_banner(nurse: Client, wor
 
 def test_autosave_with_stale_version_is_a_conflict(nurse: Client, workup: Workup) -> None:
     url = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "episode"})
-    response = nurse.post(url, {"version": 999, **EPISODE}, headers={"HX-Request": "true"})
+    response = nurse.post(url, {"step_version": 999, **EPISODE}, headers={"HX-Request": "true"})
     assert response.status_code == 409
     workup.refresh_from_db()
     assert "episode" not in workup.answers
@@ -163,9 +196,14 @@ def test_two_editors_conflict_shows_what_changed_and_overwrites_nothing(
 ) -> None:
     other = client_for(nephro_a)
     workup.refresh_from_db()
-    opened_at = workup.version
-    assert other.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "9", "version": opened_at}).status_code == 302
-    response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "4", "version": opened_at})
+    opened_at = workup.step_version("episode")
+    assert (
+        other.post(
+            step_url(workup, "episode"), {**EPISODE, "severity_0_10": "9", "step_version": opened_at}
+        ).status_code
+        == 302
+    )
+    response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "4", "step_version": opened_at})
     assert response.status_code == 409
     html = response.content.decode()
     assert "Someone else saved this step" in html and "severity 0 10" in html
@@ -180,13 +218,14 @@ def test_emergency_flag_blocks_until_acknowledged_with_a_reason(nurse: Client, w
     assert "Emergency: act before you continue" in page and 'name="sbp_pre_mmhg"' not in page
     ack_url = reverse("workups:acknowledge", args=[workup.public_id])
     response = nurse.post(ack_url, {"code": "redflag.acute_coronary", "step": "vitals"})
+    assert response.status_code == 302
     assert not Acknowledgement.objects.exists(), "a reason is required"
     nurse.post(ack_url, {"code": "redflag.acute_coronary", "reason": "escalated_now", "step": "vitals"})
     ack = Acknowledgement.objects.get()
     assert ack.user == nurse_a and ack.reason == "escalated_now"
     assert AuditEvent.objects.filter(action=Action.RED_FLAG_ACK).exists()
     page = nurse.get(step_url(workup, "vitals")).content.decode()
-    assert 'name="sbp_pre_mmhg"' in page and "Acute coronary" in page or "coronary" in page
+    assert ('name="sbp_pre_mmhg"' in page and "Acute coronary" in page) or "coronary" in page
 
 
 def test_non_emergency_flags_stay_passive(nurse: Client, workup: Workup) -> None:
@@ -211,7 +250,10 @@ def test_full_flow_submit_sign_revise(
 ) -> None:
     complete(nurse, workup)
     workup.refresh_from_db()
-    assert nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version}).status_code == 302
+    assert (
+        nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version}).status_code
+        == 302
+    )
     workup.refresh_from_db()
     plan = workup.plan_json
     assert {d["drug"]: d["verdict"] for d in plan["drugs"]}["baclofen"] == "avoid"
@@ -234,7 +276,7 @@ def test_full_flow_submit_sign_revise(
     assert signed.plan_json == plan and signed.knowledge_version == plan["knowledge_version"]
     # Nobody edits a signed plan: steps redirect to the plan, posts change nothing.
     assert nurse.get(step_url(workup, "episode"))["Location"] == reverse("workups:plan", args=[workup.public_id])
-    nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "1", "version": workup.version})
+    nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "1", "step_version": 1})
     workup.refresh_from_db()
     assert workup.answers["episode"]["severity_0_10"] == 7
     with pytest.raises(ImmutableError):
@@ -258,8 +300,12 @@ def test_wizard_and_api_give_the_same_plan(nurse: Client, workup: Workup, nurse_
     nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
     workup.refresh_from_db()
     token = ApiToken.issue(nurse_a)[1]
-    response = Client().post(reverse("api-evaluate"), data=json.dumps(workup.case_json), content_type="application/json",
-                             headers={"Authorization": f"Bearer {token}"})
+    response = Client().post(
+        reverse("api-evaluate"),
+        data=json.dumps(workup.case_json),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.json() == workup.plan_json
     assert plan_to_dict(evaluate(workup.case_json)) == workup.plan_json
 
@@ -280,17 +326,22 @@ def test_other_units_workups_are_404(workup: Workup, nurse_b: User, client_for: 
     for name in ("workups:plan",):
         assert outsider.get(reverse(name, args=[workup.public_id])).status_code == 404
     assert outsider.get(step_url(workup, "episode")).status_code == 404
-    assert outsider.post(step_url(workup, "episode"), {**EPISODE, "version": 1}).status_code == 404
+    assert outsider.post(step_url(workup, "episode"), {**EPISODE, "step_version": 0}).status_code == 404
     workup.refresh_from_db()
     assert workup.answers == {}
 
 
 def test_lab_preview_fragment(nurse: Client, workup: Workup) -> None:
     url = reverse("workups:lab-preview", args=[workup.public_id])
-    html = nurse.post(url, {"analyte": "magnesium", "magnesium__value": "1.2", "magnesium__unit": "mg/dL"},
-                      headers={"HX-Request": "true"}).content.decode()
+    html = nurse.post(
+        url,
+        {"analyte": "magnesium", "magnesium__value": "1.2", "magnesium__unit": "mg/dL"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
     assert "0.49 mmol/L" in html and "low" in html and len(html) < 2000
-    html = nurse.post(url, {"analyte": "potassium", "potassium__value": "5", "potassium__unit": "mg/dL"}).content.decode()
+    html = nurse.post(
+        url, {"analyte": "potassium", "potassium__value": "5", "potassium__unit": "mg/dL"}
+    ).content.decode()
     assert "not a unit for potassium" in html
 
 
@@ -313,14 +364,29 @@ def test_patient_page_lists_workups_and_trends(nurse: Client, workup: Workup, pa
 
 def test_a_tabs_own_autosave_never_conflicts_with_its_submit(nurse: Client, workup: Workup) -> None:
     workup.refresh_from_db()
-    opened = workup.version
+    opened = workup.step_version("episode")
     autosave = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "episode"})
-    assert nurse.post(autosave, {**EPISODE, "version": opened, "editor": "tabA"}).status_code == 200
+    assert nurse.post(autosave, {**EPISODE, "step_version": opened, "editor": "tabA"}).status_code == 200
     # The submit still carries the version the page was opened with: same tab, so it is not a conflict.
-    response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "5", "version": opened, "editor": "tabA"})
+    response = nurse.post(
+        step_url(workup, "episode"), {**EPISODE, "severity_0_10": "5", "step_version": opened, "editor": "tabA"}
+    )
     assert response.status_code == 302
     # A second tab opened at the same version is refused: tab A saved since.
-    response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "2", "version": opened, "editor": "tabB"})
+    response = nurse.post(
+        step_url(workup, "episode"), {**EPISODE, "severity_0_10": "2", "step_version": opened, "editor": "tabB"}
+    )
     assert response.status_code == 409
     workup.refresh_from_db()
     assert workup.answers["episode"]["severity_0_10"] == 5
+
+
+def test_two_people_saving_different_steps_both_keep_their_answers(
+    workup: Workup, nephro_a: User, client_for: Callable[[User], Client], nurse: Client
+) -> None:
+    other = client_for(nephro_a)
+    assert other.post(step_url(workup, "episode"), {**EPISODE, "step_version": 0, "editor": "b"}).status_code == 302
+    data = {"sbp_pre_mmhg": "140", "step_version": 0, "editor": "a"}
+    assert nurse.post(step_url(workup, "vitals"), data).status_code == 302
+    workup.refresh_from_db()
+    assert workup.answers["episode"]["severity_0_10"] == 7 and workup.answers["vitals"] == {"sbp_pre_mmhg": 140.0}
