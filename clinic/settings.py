@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "clinic.patients",
     "clinic.api",
     "clinic.workups",
+    "clinic.interop",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("logout/", account_views.sign_out, name="logout"),
     path("patients/", include("clinic.patients.urls")),
     path("", include("clinic.workups.urls")),
+    path("", include("clinic.interop.urls")),
     path("api/v1/evaluate", api_views.evaluate_view, name="api-evaluate"),
     path("admin/", admin.site.urls),
 ]

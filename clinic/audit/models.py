@@ -32,6 +32,10 @@ class Action(models.TextChoices):
     API_EVALUATE = "api_evaluate", "API evaluate"
     TOKEN_ISSUE = "token_issue", "API token issued"
     TOKEN_REVOKE = "token_revoke", "API token revoked"
+    FHIR_IMPORT = "fhir_import", "Imported FHIR data"
+    FHIR_EXPORT = "fhir_export", "Exported care plan as FHIR"
+    CDS_CALL = "cds_call", "CDS Hooks call"
+    CDS_FEEDBACK = "cds_feedback", "CDS Hooks card feedback"
 
 
 class AppendOnlyError(RuntimeError):

@@ -48,12 +48,15 @@ class Patient(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("medical record number", max_length=40)
+    # The identifier system the MRN came from (FHIR import), so an export names the same identifier.
+    mrn_system = models.CharField("MRN identifier system", max_length=200, blank=True)
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex, default=Sex.UNKNOWN)
     dialysis_started = models.DateField("date dialysis started", null=True, blank=True)
     sessions_completed = models.PositiveIntegerField(null=True, blank=True)
+    esrd_onset = models.DateField("end-stage renal disease since", null=True, blank=True)
     dry_weight_kg = models.DecimalField("dry weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
     # None = not recorded (never read as "no").
     diabetes = models.BooleanField(null=True, blank=True)
