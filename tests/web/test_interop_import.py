@@ -7,15 +7,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from clinic.accounts.models import Unit, User
 from clinic.audit.models import Action, AuditEvent
 from clinic.interop.fhir_import import import_fhir
 from clinic.interop.models import FhirLink
-from clinic.patients.models import Patient
+from clinic.patients.models import LabResult, Patient
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHEA = REPO.parent / "shared" / "fhir" / "synthea-esrd"
@@ -88,3 +95,147 @@ def test_import_is_per_unit(unit_a: Unit, unit_b: Unit, nurse_a: User) -> None:
     import_fhir(synthea_files(), unit=unit_a, user=nurse_a)
     import_fhir(synthea_files(), unit=unit_b, user=nurse_a)
     assert Patient.objects.filter(mrn=SYNTHEA_ID).count() == 2
+
+
+def test_hl7_shaped_lab_observations_import_keeping_value_and_unit(unit_a: Unit, nurse_a: User) -> None:
+    report = import_fhir([example("labs-bundle.json")], unit=unit_a, user=nurse_a)
+    assert report.ok, report.errors
+    patient = Patient.objects.get(mrn="HD-0001")
+    labs = {lab.source_ref: lab for lab in LabResult.objects.filter(patient=patient)}
+    mg = labs["Observation/lab-1"]
+    assert (mg.analyte, str(mg.value), mg.unit, mg.source) == ("magnesium", "1.200", "mg/dL", "fhir")
+    assert mg.value_si == pytest.approx(0.494, abs=0.001)
+    assert mg.taken_at == dt.datetime(2026, 10, 2, 8, 30, 10, tzinfo=dt.UTC)
+    assert labs["Observation/lab-2"].analyte == "calcium_ionised"  # 1994-3, blood
+    assert labs["Observation/lab-4"].unit == "meq/L" and labs["Observation/lab-4"].value_si == 4.1
+    assert labs["Observation/lab-5"].analyte == "sodium"  # 2947-0, blood
+    urea = labs["Observation/lab-8"]
+    assert (urea.analyte, urea.unit) == ("urea", "mg/dL BUN")
+    assert len(labs) == 9
+    (p,) = report.patients
+    refused = "\n".join(p.labs_refused)
+    assert "U/L is not a unit for" in refused  # creatine kinase: never guessed
+    assert "not possible in a living patient" in refused  # sodium 1380
+    assert "status is 'preliminary'" in refused
+    assert "Creatinine [Mass/volume] in Serum or Plasma" in p.labs_not_used
+    again = import_fhir([example("labs-bundle.json")], unit=unit_a, user=nurse_a)
+    assert again.patients[0].labs_unchanged == 9 and again.patients[0].labs_added == 0
+    assert LabResult.objects.filter(patient=patient).count() == 9
+
+
+def _observation(loinc: str, value: float, unit: str, ident: str) -> dict[str, Any]:
+    # Same shape as labs-bundle.json (HL7 R4 example Observation shape).
+    return {
+        "resourceType": "Observation",
+        "id": ident,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "subject": {"reference": "Patient/any"},
+        "effectiveDateTime": "2026-11-01T07:00:00Z",
+        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+    }
+
+
+def test_every_knowledge_base_loinc_code_imports(
+    unit_a: Unit, nurse_a: User, make_patient: Callable[..., Patient]
+) -> None:
+    from clinic.engine import load_knowledge
+    from clinic.interop.codes import code_tables
+
+    patient = make_patient(unit_a)
+    knowledge = load_knowledge()
+    lines = []
+    expected = {}
+    for n, (loinc, analyte) in enumerate(sorted(code_tables().loinc_to_analyte.items())):
+        a = knowledge.analytes[analyte]
+        value = round((a.plausible_min + a.plausible_max) / 2, 2)
+        lines.append(json.dumps(_observation(loinc, value, a.si_unit, f"o{n}")))
+        expected[f"Observation/o{n}"] = analyte
+    for analyte in knowledge.analytes.values():  # serum and blood variants alike
+        assert set(analyte.loinc) <= set(code_tables().loinc_to_analyte)
+    report = import_fhir([("labs.ndjson", "\n".join(lines).encode())], unit=unit_a, user=nurse_a, target=patient)
+    assert report.ok, report.errors
+    assert report.patients[0].labs_refused == []
+    got = dict(LabResult.objects.filter(patient=patient).values_list("source_ref", "analyte"))
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken.json", b'{"resourceType": "Patient", ', "not valid JSON"),
+        ("empty.ndjson", b"", "the file is empty"),
+        (
+            "bad-status.json",
+            json.dumps(_observation("2823-3", 5, "mmol/L", "x") | {"status": "done"}).encode(),
+            "status 'done' is not an R4 Observation.status code",
+        ),
+        (
+            "invalid.json",
+            json.dumps({"resourceType": "Observation", "id": "x", "status": "final"}).encode(),
+            "does not validate as FHIR R4: code: Field required",
+        ),
+        ("not-fhir.json", b'{"hello": 1}', "not a FHIR resource"),
+    ],
+)
+def test_malformed_file_changes_nothing(unit_a: Unit, nurse_a: User, name: str, content: bytes, message: str) -> None:
+    files = [*synthea_files(), (name, content)]
+    report = import_fhir(files, unit=unit_a, user=nurse_a)
+    assert not report.ok
+    assert message in report.as_text()
+    assert report.as_text().startswith("Import refused: nothing was changed")
+    assert Patient.objects.count() == 0 and LabResult.objects.count() == 0 and FhirLink.objects.count() == 0
+    event = AuditEvent.objects.get(action=Action.FHIR_IMPORT)
+    assert event.detail["outcome"] == "refused" and event.detail["errors"] >= 1
+
+
+def test_patient_page_import_is_scoped_and_size_limited(
+    unit_a: Unit,
+    nurse_a: User,
+    nurse_b: User,
+    make_patient: Callable[..., Patient],
+    client_for: Callable[[User], Client],
+    settings: Any,
+) -> None:
+    patient = make_patient(unit_a, mrn="HD-0001", diabetes=None)
+    url = reverse("interop:patient-import", kwargs={"public_id": patient.public_id})
+    page = client_for(nurse_a).get(reverse("patients:detail", kwargs={"public_id": patient.public_id}))
+    assert url in page.content.decode()
+    upload = SimpleUploadedFile("labs-bundle.json", (EXAMPLES / "labs-bundle.json").read_bytes())
+    response = client_for(nurse_a).post(url, {"files": [upload]})
+    assert response.status_code == 200
+    assert "9 added" in response.content.decode()
+    assert patient.lab_results.count() == 9
+    # another unit's patient is a 404, and nothing is imported
+    upload = SimpleUploadedFile("labs-bundle.json", (EXAMPLES / "labs-bundle.json").read_bytes())
+    assert client_for(nurse_b).post(url, {"files": [upload]}).status_code == 404
+    settings.FHIR_IMPORT_MAX_BYTES = 1000
+    upload = SimpleUploadedFile("labs-bundle.json", (EXAMPLES / "labs-bundle.json").read_bytes())
+    response = client_for(nurse_a).post(url, {"files": [upload]})
+    assert response.status_code == 400 and "larger than" in response.content.decode()
+
+
+def test_patient_list_import_creates_patient_in_chosen_unit(
+    unit_a: Unit, nurse_a: User, client_for: Callable[[User], Client]
+) -> None:
+    url = reverse("interop:import")
+    client = client_for(nurse_a)
+    assert client.get(url).status_code == 200
+    files = [SimpleUploadedFile(name, data) for name, data in synthea_files()[:4]]
+    response = client.post(url, {"unit": unit_a.pk, "files": files})
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert "sessions completed: 430" in response.content.decode()
+    assert Patient.objects.get().unit == unit_a
+
+
+def test_management_command(unit_a: Unit, tmp_path: Path) -> None:
+    out = StringIO()
+    paths = [str(SYNTHEA / f"{n}.ndjson") for n in SYNTHEA_FILES]
+    call_command("fhir_import", "--unit", "north", *paths, stdout=out)
+    assert "sessions completed: 430 (430 new)" in out.getvalue()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(CommandError, match="Import refused"):
+        call_command("fhir_import", "--unit", "north", str(bad), stdout=StringIO())
+    with pytest.raises(CommandError, match="no unit"):
+        call_command("fhir_import", "--unit", "nowhere", str(bad), stdout=StringIO())
