@@ -18,6 +18,7 @@ urlpatterns = [
     path("patients/", include("clinic.patients.urls")),
     path("", include("clinic.workups.urls")),
     path("", include("clinic.interop.urls")),
+    path("", include("clinic.printing.urls")),
     path("api/v1/evaluate", api_views.evaluate_view, name="api-evaluate"),
     path("admin/", admin.site.urls),
 ]

@@ -103,8 +103,34 @@ def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
         "corrected_calcium": derived.get("corrected_calcium_mmol_l"),
         "labs_si": labs_si,
         "missing": [describe_missing(item) for item in plan.get("missing", [])],
+        "missing_groups": missing_groups(list(plan.get("missing", []))),
         "warnings": plan.get("warnings", []),
     }
+
+
+def missing_groups(items: list[str]) -> list[tuple[str, list[str]]]:
+    """Missing inputs grouped for a compact printout: [("Labs", ["Magnesium", ...]), ...]."""
+    k = load_knowledge()
+    titles = {
+        "labs": "Labs",
+        "findings": "Red-flag questions",
+        "dialysis": "Dialysis",
+        "vitals": "Vital signs",
+        "patient": "Patient",
+        "episode": "Episode",
+        "medications": "Medicines",
+    }
+    groups: dict[str, list[str]] = {}
+    for item in items:
+        section, _, key = item.partition(".")
+        if section == "labs" and key in k.analytes:
+            name = k.analytes[key].name
+        elif section == "findings" and key in k.findings:
+            name = k.findings[key].name
+        else:
+            name = key.replace("_", " ") or section
+        groups.setdefault(titles.get(section, section.capitalize()), []).append(name)
+    return list(groups.items())
 
 
 def describe_missing(item: str) -> str:

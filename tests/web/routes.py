@@ -26,13 +26,14 @@ def named_routes() -> Iterator[tuple[str, URLPattern]]:
 
 
 def url_for(name: str, pattern: URLPattern, objects: dict[str, Any]) -> str:
-    """Fill each URL parameter from real objects: ``public_id`` is a workup under workups:, else a patient."""
+    """Fill each URL parameter from real objects: ``public_id`` is a workup in routes under ``workups/``,
+    otherwise a patient."""
     kwargs: dict[str, Any] = {}
     for param in pattern.pattern.converters:
         if param == "slug":
             kwargs[param] = "episode"
         elif param == "public_id":
-            owner = "workup" if name.startswith("workups:") and name != "workups:start" else "patient"
+            owner = "workup" if str(pattern.pattern).startswith("workups/") else "patient"
             kwargs[param] = objects[owner].public_id
         else:
             raise AssertionError(f"Route {name} has a parameter {param!r} the walker does not know; teach it.")

@@ -6,9 +6,9 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clinic.engine import CaseError, errors_to_json, evaluate, plan_to_json
+from clinic.engine import CaseError, errors_to_json, evaluate, plan_to_dict, plan_to_json, validate_case
 
 EXIT_INVALID = 2
 
@@ -21,10 +21,69 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         evaluate_parser = sub.add_parser("evaluate", help="Evaluate a case JSON file ('-' for standard input).")
         evaluate_parser.add_argument("file")
+        pdf_parser = sub.add_parser(
+            "pdf", help="Render a care plan or patient handout PDF from a saved workup or straight from a case file."
+        )
+        pdf_parser.add_argument("workup_id", nargs="?", help="Public id (UUID) of a saved workup.")
+        pdf_parser.add_argument("--case", help="A contract case file: renders a preview, saves nothing.")
+        pdf_parser.add_argument("--kind", choices=["plan", "handout"], default="plan")
+        pdf_parser.add_argument("--paper", choices=["a4", "letter"], default="a4")
+        pdf_parser.add_argument("--out", required=True, help="Where to write the PDF.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "evaluate":
             self._evaluate(options["file"])
+        elif options["action"] == "pdf":
+            self._pdf(options)
+
+    def _pdf(self, options: dict[str, Any]) -> None:
+        from clinic.printing.pdf import render_case_pdf
+
+        if bool(options["workup_id"]) == bool(options["case"]):
+            raise CommandError("Give either a WORKUP_ID or --case FILE (one of them).")
+        if options["case"]:
+            plan = evaluate(self._read_case(options["case"]))
+            pdf = render_case_pdf(plan_to_dict(plan), kind=options["kind"], paper=options["paper"])
+        else:
+            pdf = self._workup_pdf(options)
+        with open(options["out"], "wb") as handle:
+            handle.write(pdf)
+        self.stderr.write(f"Wrote {options['out']} ({len(pdf) // 1024} KiB).")
+
+    def _workup_pdf(self, options: dict[str, Any]) -> bytes:
+        from django.core.exceptions import ValidationError
+
+        from clinic.audit.models import Action
+        from clinic.audit.services import record
+        from clinic.printing.pdf import render_plan_pdf
+        from clinic.workups.models import Workup
+
+        try:
+            workup = Workup.objects.select_related("patient__unit").get(public_id=options["workup_id"])
+        except (Workup.DoesNotExist, ValidationError, ValueError) as exc:
+            raise CommandError(f"No workup with id {options['workup_id']!r}.") from exc
+        try:
+            pdf = render_plan_pdf(workup, kind=options["kind"], paper=options["paper"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        record(
+            Action.PLAN_PDF,
+            username="manage.py careplan pdf",
+            unit=workup.patient.unit,
+            patient_public_id=workup.patient.public_id,
+            detail={"workup": str(workup.public_id), "kind": options["kind"], "via": "command"},
+        )
+        return pdf
+
+    def _read_case(self, path: str) -> Any:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+            return validate_case(data)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CommandError(f"Cannot read a case from {path}: {exc}") from exc
+        except CaseError as exc:
+            raise CommandError(errors_to_json(exc.errors)) from exc
 
     def _evaluate(self, path: str) -> None:
         try:

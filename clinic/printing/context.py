@@ -1,0 +1,85 @@
+"""What a printed plan or handout shows: the identifying header on every page and the plan itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from clinic.printing.handout import build_handout
+from clinic.workups.models import SignedPlan, Status, Workup
+from clinic.workups.presenters import plan_view
+
+KINDS = ("plan", "handout")
+PAPERS = {"a4": "A4", "letter": "Letter"}
+COMPACT_FROM_FLAGS = 6
+
+
+@dataclass(frozen=True)
+class Header:
+    patient_name: str
+    mrn: str
+    date_of_birth: str
+    unit: str
+    workup_at: str
+    status: str
+    knowledge_version: str
+    preview: bool = False
+
+
+def _when(value: dt.datetime | None) -> str:
+    return timezone.localtime(value).strftime("%d %b %Y %H:%M") if value else "—"
+
+
+def header_for_workup(workup: Workup, signed: SignedPlan | None, plan: Mapping[str, Any]) -> Header:
+    patient = workup.patient
+    if signed is not None:
+        signer = signed.signed_by.get_full_name() or signed.signed_by.get_username()
+        status = f"Signed by {signer}, {_when(signed.signed_at)}"
+    elif workup.status == Status.AWAITING_REVIEW:
+        status = "DRAFT – awaiting nephrologist review (not signed)"
+    else:
+        status = "DRAFT – not signed"
+    return Header(
+        patient_name=f"{patient.family_name.upper()}, {patient.given_name}",
+        mrn=patient.mrn,
+        date_of_birth=patient.date_of_birth.strftime("%d %b %Y"),
+        unit=patient.unit.name,
+        workup_at=_when(workup.created_at),
+        status=status,
+        knowledge_version=str(plan.get("knowledge_version", "")),
+    )
+
+
+def header_for_preview(plan: Mapping[str, Any]) -> Header:
+    return Header(
+        patient_name="PREVIEW – not saved (no patient record)",
+        mrn="—",
+        date_of_birth="—",
+        unit="—",
+        workup_at=_when(timezone.now()),
+        status="PREVIEW, NOT SAVED – not signed",
+        knowledge_version=str(plan.get("knowledge_version", "")),
+        preview=True,
+    )
+
+
+def print_context(plan: Mapping[str, Any], header: Header, kind: str, paper: str, signed: bool) -> dict[str, Any]:
+    context: dict[str, Any] = {"header": header, "kind": kind, "paper": PAPERS.get(paper, "A4"), "plan": plan}
+    if kind == "handout":
+        context["handout"] = build_handout(plan, signed=signed)
+    else:
+        context["view"] = plan_view(plan, role="nephrologist")
+        # Many red flags make a long plan: print it denser (smaller type, reasons left to the screen version)
+        # so it still fits in three pages.
+        context["compact"] = len(context["view"]["flags"]) >= COMPACT_FROM_FLAGS
+    return context
+
+
+def workup_plan(workup: Workup) -> tuple[Mapping[str, Any] | None, SignedPlan | None]:
+    """The plan to print: the signed snapshot when there is one, else the latest made plan."""
+    signed = getattr(workup, "signed_plan", None) if workup.is_signed else None
+    return (signed.plan_json if signed else workup.plan_json), signed

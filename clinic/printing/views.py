@@ -1,0 +1,77 @@
+"""Print view (HTML for the browser's print) and PDF download of a saved workup's plan or handout."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET
+
+from clinic.audit.models import Action
+from clinic.audit.services import record
+from clinic.printing.context import KINDS, PAPERS, header_for_workup, print_context, workup_plan
+from clinic.printing.pdf import render_plan_pdf
+from clinic.workups.models import Workup
+
+
+def _options(request: HttpRequest) -> tuple[str, str] | None:
+    kind = request.GET.get("kind", "plan")
+    paper = request.GET.get("paper", "a4").lower()
+    if kind not in KINDS or paper not in PAPERS:
+        return None
+    return kind, paper
+
+
+def _workup(request: HttpRequest, public_id: str) -> Workup:
+    queryset = Workup.objects.for_user(request.user).select_related("patient__unit", "signed_plan__signed_by")
+    return get_object_or_404(queryset, public_id=public_id)
+
+
+@require_GET
+def plan_print(request: HttpRequest, public_id: str) -> HttpResponse:
+    options = _options(request)
+    if options is None:
+        return HttpResponseBadRequest("kind must be plan or handout, and paper a4 or letter.")
+    kind, paper = options
+    workup = _workup(request, public_id)
+    plan, signed = workup_plan(workup)
+    if plan is None:
+        messages.info(request, "Make the care plan before printing it.")
+        return redirect("workups:step", public_id=workup.public_id, slug="review")
+    record(
+        Action.PLAN_PRINT,
+        request=request,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup.public_id), "kind": kind, "paper": paper},
+    )
+    context = print_context(plan, header_for_workup(workup, signed, plan), kind, paper, signed=signed is not None)
+    template = "printing/handout.html" if kind == "handout" else "printing/plan.html"
+    return TemplateResponse(request, template, {**context, "for_pdf": False})
+
+
+@require_GET
+def plan_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    options = _options(request)
+    if options is None:
+        return HttpResponseBadRequest("kind must be plan or handout, and paper a4 or letter.")
+    kind, paper = options
+    workup = _workup(request, public_id)
+    if workup_plan(workup)[0] is None:
+        messages.info(request, "Make the care plan before downloading it.")
+        return redirect("workups:step", public_id=workup.public_id, slug="review")
+    pdf = render_plan_pdf(workup, kind=kind, paper=paper)
+    record(
+        Action.PLAN_PDF,
+        request=request,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup.public_id), "kind": kind, "paper": paper},
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    # No name or MRN in the file name: downloads folders are not access-controlled.
+    name = f"chairside-{kind}-{workup.created_at:%Y%m%d}-{str(workup.public_id)[:8]}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
