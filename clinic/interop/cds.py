@@ -1,0 +1,474 @@
+"""CDS Hooks 2.0 services (https://cds-hooks.hl7.org/2.0/): discovery, ``patient-view`` and ``order-select``.
+
+The EHR's prefetched FHIR data is turned into an engine case (labs, conditions, medicines) and the engine's own
+red flags and drug verdicts become cards. Alert-fatigue rules, the reason clinicians switch such services off:
+
+- at most ONE ``critical`` card per call (the most urgent one; any other would-be critical card is shown as a
+  warning);
+- one card per subject per call (a red flag or a drug is never carded twice), and ``patient-view`` does not
+  repeat a card it already showed for the same patient within CDS_HOOKS_DEDUP_HOURS (order-select always
+  answers: every new order is a new decision);
+- summaries are one sentence under 140 characters; detail, sources and override reasons carry the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from clinic.engine import CaseError, evaluate, load_knowledge
+from clinic.engine.contract import HARD_STOP_DRUGS
+from clinic.engine.knowledge import normalise_unit
+from clinic.engine.units import UnitError, check_plausible, to_si
+from clinic.interop import conf
+from clinic.interop.codes import LOINC, RXNORM, UCUM, code_tables
+from clinic.interop.fhir_import import CURRENT_CLINICAL, parse_fhir_datetime
+from clinic.interop.models import CdsCard
+
+PATIENT_VIEW = "chairside-cramp-red-flags"
+ORDER_SELECT = "chairside-hd-drug-check"
+INDICATOR = {"emergency": "critical", "urgent": "warning", "soon": "info"}
+RANK = {"critical": 0, "warning": 1, "info": 2}
+SUMMARY_MAX = 139  # the spec: "<140-character summary"
+
+
+def prefetch_templates() -> dict[str, str]:
+    # Within the spec's recommended prefetch subset: reads, patient reference, token equality, _sort, _count.
+    return {
+        "patient": "Patient/{{context.patientId}}",
+        "observations": "Observation?patient={{context.patientId}}&category=laboratory&_sort=-date&_count=200",
+        "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
+        "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
+    }
+
+
+def services() -> list[dict[str, Any]]:
+    return [
+        {
+            "hook": "patient-view",
+            "id": PATIENT_VIEW,
+            "title": "Chairside: haemodialysis cramp red flags",
+            "description": "Red flags from recent labs (potassium, magnesium, calcium, sodium, glucose, aluminium) "
+            "and drugs to avoid in haemodialysis among the active orders, with a suggestion to remove them.",
+            "prefetch": prefetch_templates(),
+            "usageRequirements": "Send all four prefetch keys (null when there is no data): Chairside does not "
+            "query the FHIR server, and answers 412 when a key is missing.",
+        },
+        {
+            "hook": "order-select",
+            "id": ORDER_SELECT,
+            "title": "Chairside: dialysis-safe drug check",
+            "description": "Checks a draft medication order against Chairside's haemodialysis drug verdicts; a drug "
+            "to avoid (for example baclofen) gives one critical card with a suggestion to remove the draft order.",
+            "prefetch": prefetch_templates(),
+        },
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ requests
+
+
+class CdsRequestError(ValueError):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _resources(value: Any, rtype: str) -> list[dict[str, Any]]:
+    """Resources of one type from a prefetch value (a searchset Bundle, one resource, or null)."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise CdsRequestError(f"prefetch value for {rtype} must be a FHIR resource or Bundle")
+    if value.get("resourceType") == "Bundle":
+        return [
+            e["resource"]
+            for e in value.get("entry", []) or []
+            if isinstance(e, dict)
+            and isinstance(e.get("resource"), dict)
+            and e["resource"].get("resourceType") == rtype
+        ]
+    return [value] if value.get("resourceType") == rtype else []
+
+
+def _codings(concept: Any) -> list[tuple[Any, Any]]:
+    if not isinstance(concept, dict):
+        return []
+    return [(c.get("system"), c.get("code")) for c in concept.get("coding", []) if isinstance(c, dict)]
+
+
+@dataclass
+class PatientData:
+    case: dict[str, Any]
+    orders: dict[str, list[str]] = field(default_factory=dict)  # medication code -> MedicationRequest ids
+    unmapped: list[str] = field(default_factory=list)
+    sent: bool = True
+
+
+def _age(birth: Any) -> int | None:
+    if not isinstance(birth, str) or len(birth) < 10:
+        return None
+    try:
+        born = dt.date.fromisoformat(birth[:10])
+    except ValueError:
+        return None
+    today = timezone.now().date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def patient_data(prefetch: dict[str, Any]) -> PatientData:
+    tables = code_tables()
+    case: dict[str, Any] = {"schema": "chairside.case/1", "patient": {}}
+    patients = _resources(prefetch.get("patient"), "Patient")
+    if patients:
+        age = _age(patients[0].get("birthDate"))
+        if age is not None:
+            case["patient"]["age_years"] = age
+        if patients[0].get("gender") in ("female", "male", "other", "unknown"):
+            case["patient"]["sex"] = patients[0]["gender"]
+    if "conditions" in prefetch:
+        found: set[str] = set()
+        for cond in _resources(prefetch.get("conditions"), "Condition"):
+            status = {c for _, c in _codings(cond.get("clinicalStatus"))}
+            if status and not status & CURRENT_CLINICAL:
+                continue
+            codings = _codings(cond.get("code"))
+            if any(tables.diabetes.matches(s, c) for s, c in codings):
+                case["patient"]["diabetes"] = True
+            onset = parse_fhir_datetime(cond.get("onsetDateTime"))
+            found |= tables.condition_codes(codings, onset.date() if onset else None)
+        case["patient"]["conditions"] = sorted(found)
+    data = PatientData(case)
+    meds: set[str] = set()
+    for order in _resources(prefetch.get("medications"), "MedicationRequest"):
+        if order.get("status") not in ("active", "on-hold"):
+            continue
+        med = medication_code(order)
+        if med is None:
+            data.unmapped.append(_label(order))
+            continue
+        meds.add(med)
+        if order.get("id"):
+            data.orders.setdefault(med, []).append(f"MedicationRequest/{order['id']}")
+    if meds:
+        case["medications"] = sorted(meds)
+    labs = latest_labs(_resources(prefetch.get("observations"), "Observation"))
+    if labs:
+        case["labs"] = labs
+    return data
+
+
+def medication_code(order: dict[str, Any]) -> str | None:
+    rxnorm = code_tables().rxnorm
+    for system, code in _codings(order.get("medicationCodeableConcept")):
+        if system == RXNORM and code in rxnorm:
+            return rxnorm[code].med
+    return None
+
+
+def _label(order: dict[str, Any]) -> str:
+    concept = order.get("medicationCodeableConcept") or {}
+    if concept.get("text"):
+        return str(concept["text"])
+    for coding in concept.get("coding", []):
+        if coding.get("display") or coding.get("code"):
+            return str(coding.get("display") or coding.get("code"))
+    return "a medicine without a code"
+
+
+def latest_labs(observations: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest usable result per analyte, no older than CDS_HOOKS_LAB_MAX_AGE_DAYS; units never guessed."""
+    loinc = code_tables().loinc_to_analyte
+    oldest = timezone.now() - dt.timedelta(days=conf.cds_lab_max_age_days())
+    best: dict[str, tuple[dt.datetime, dict[str, Any]]] = {}
+    for obs in observations:
+        if obs.get("status") not in ("final", "amended", "corrected"):
+            continue
+        analyte = next((loinc[c] for s, c in _codings(obs.get("code")) if s == LOINC and c in loinc), None)
+        quantity = obs.get("valueQuantity") or {}
+        when = parse_fhir_datetime(obs.get("effectiveDateTime") or (obs.get("effectivePeriod") or {}).get("start"))
+        if analyte is None or when is None or when < oldest or not isinstance(quantity.get("value"), int | float):
+            continue
+        unit = str(quantity.get("code") if quantity.get("system") == UCUM else quantity.get("unit") or "")
+        if analyte == "urea" and normalise_unit(unit) == "mg/dl":
+            unit = "mg/dL BUN"
+        try:
+            si = to_si(analyte, float(quantity["value"]), unit)
+        except UnitError:
+            continue
+        if check_plausible(analyte, si) is not None:
+            continue
+        if analyte not in best or when > best[analyte][0]:
+            best[analyte] = (when, {"analyte": analyte, "value": float(quantity["value"]), "unit": unit})
+    return [lab for _, lab in sorted(best.values(), key=lambda pair: pair[1]["analyte"])]
+
+
+# ------------------------------------------------------------------------------------------------ cards
+
+
+@dataclass
+class CardDraft:
+    key: str
+    indicator: str
+    summary: str
+    detail: str
+    sources: tuple[str, ...]
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    reasons: str = "red_flag"
+
+
+OVERRIDE_REASONS = {
+    "drug": [
+        ("home-hd-residual-function", "On home haemodialysis with residual kidney function"),
+        ("palliative", "Palliative care: benefit outweighs the risk"),
+        ("specialist-advice", "Continued on a specialist's advice"),
+        ("other", "Other reason (please comment)"),
+    ],
+    "red_flag": [
+        ("already-managed", "Already known and being managed"),
+        ("result-in-error", "The result is wrong or out of date"),
+        ("other", "Other reason (please comment)"),
+    ],
+}
+
+
+def _summary(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
+
+
+def _source(draft: CardDraft) -> dict[str, Any]:
+    knowledge = load_knowledge()
+    source: dict[str, Any] = {
+        "label": f"Chairside knowledge base {knowledge.version}"
+        + (f", source {draft.sources[0]}" if draft.sources else ""),
+        "topic": {"system": f"{conf.system_base()}/CodeSystem/card-topic", "code": draft.key, "display": draft.key},
+    }
+    url = next((r.url for s in draft.sources if (r := knowledge.references.get(s)) and r.url), None)
+    if url:
+        source["url"] = url
+    return source
+
+
+def _sources_text(sources: Iterable[str]) -> str:
+    knowledge = load_knowledge()
+    parts = []
+    for sid in sources:
+        ref = knowledge.references.get(sid)
+        if ref is None:
+            continue
+        parts.append(f"- {sid}: [{ref.title}]({ref.url})" if ref.url else f"- {sid}: {ref.title}")
+    return "\n".join(parts)
+
+
+def red_flag_cards(plan: Any) -> list[CardDraft]:
+    drafts = []
+    for flag in plan.red_flags:
+        actions = "\n".join(f"- {a}" for a in flag.actions)
+        drafts.append(
+            CardDraft(
+                key=flag.code,
+                indicator=INDICATOR[flag.urgency],
+                summary=_summary(f"{flag.title}: {flag.why}"),
+                detail=f"**{flag.title}** ({flag.urgency}). {flag.why}.\n\n{actions}",
+                sources=tuple(flag.sources),
+            )
+        )
+    return drafts
+
+
+def drug_cards(plan: Any, drugs: dict[str, list[str]], draft_orders: bool) -> list[CardDraft]:
+    knowledge = load_knowledge()
+    drafts = []
+    for code, order_ids in drugs.items():
+        if code not in knowledge.drugs:
+            continue
+        verdict = plan.verdict(code)
+        drug = knowledge.drugs[code]
+        if verdict.verdict == "usable" or (verdict.verdict == "caution" and not draft_orders):
+            continue
+        hard_stop = drug.hard_stop or code in HARD_STOP_DRUGS
+        what = "this draft order" if draft_orders else "the active order"
+        if verdict.verdict == "avoid":
+            indicator = "critical" if hard_stop else "warning"
+            summary = f"{drug.name}: avoid in haemodialysis" + (" (hard stop)." if hard_stop else ".")
+        else:
+            indicator = "info"
+            summary = f"{drug.name}: use with caution in haemodialysis; prescriber only."
+        suggestions = []
+        if verdict.verdict == "avoid":
+            for ref in order_ids:
+                suggestions.append(
+                    {
+                        "label": f"Remove {what} for {drug.name}",
+                        "uuid": str(uuid.uuid4()),
+                        "isRecommended": True,
+                        "actions": [
+                            {"type": "delete", "description": f"Remove {ref} ({drug.name})", "resourceId": ref}
+                        ],
+                    }
+                )
+        dose = f"\n\nDose if used: {drug.dose}" if drug.dose else ""
+        drafts.append(
+            CardDraft(
+                key=f"drug.{code}",
+                indicator=indicator,
+                summary=_summary(summary),
+                detail=f"**{drug.name}** — verdict: {verdict.verdict}. {verdict.why}{dose}",
+                sources=tuple(verdict.sources or drug.sources),
+                suggestions=suggestions,
+                reasons="drug",
+            )
+        )
+    return drafts
+
+
+def finalise(drafts: list[CardDraft]) -> list[CardDraft]:
+    """One card per key, most urgent first, and at most one critical card."""
+    unique: dict[str, CardDraft] = {}
+    for draft in drafts:
+        if draft.key not in unique or RANK[draft.indicator] < RANK[unique[draft.key].indicator]:
+            unique[draft.key] = draft
+    # An emergency red flag (danger now) outranks a drug card of the same indicator.
+    ordered = sorted(unique.values(), key=lambda d: (RANK[d.indicator], 0 if d.reasons == "red_flag" else 1))
+    seen_critical = False
+    for draft in ordered:
+        if draft.indicator == "critical":
+            if seen_critical:
+                draft.indicator = "warning"
+                draft.detail += "\n\n(Shown as a warning: Chairside sends at most one critical card at a time.)"
+            seen_critical = True
+    return sorted(ordered, key=lambda d: RANK[d.indicator])
+
+
+def render(draft: CardDraft, footer: str) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "summary": draft.summary,
+        "indicator": draft.indicator,
+        "detail": draft.detail + (f"\n\n**Sources**\n{_sources_text(draft.sources)}" if draft.sources else "") + footer,
+        "source": _source(draft),
+        "overrideReasons": [
+            {"system": f"{conf.system_base()}/CodeSystem/override-reason", "code": code, "display": display}
+            for code, display in OVERRIDE_REASONS[draft.reasons]
+        ],
+    }
+    if draft.suggestions:
+        card["suggestions"] = draft.suggestions
+        card["selectionBehavior"] = "at-most-one"
+    return card
+
+
+def patient_key(issuer: str, patient_id: str) -> str:
+    return hashlib.sha256(f"{issuer}|{patient_id}".encode()).hexdigest()
+
+
+@dataclass
+class CdsResult:
+    cards: list[dict[str, Any]]
+    keys: list[str]
+    suppressed: list[str]
+
+
+def respond(
+    service_id: str, body: dict[str, Any], issuer: str, drafts: list[CardDraft], footer: str, dedupe: bool
+) -> CdsResult:
+    context = body["context"]
+    pkey = patient_key(issuer, str(context.get("patientId", "")))
+    suppressed: list[str] = []
+    if dedupe:
+        since = timezone.now() - dt.timedelta(hours=conf.cds_dedup_hours())
+        recent = set(
+            CdsCard.objects.filter(patient_key=pkey, created_at__gte=since, service_id=service_id).values_list(
+                "card_key", flat=True
+            )
+        )
+        suppressed = [d.key for d in drafts if d.key in recent]
+        drafts = [d for d in drafts if d.key not in recent]
+    final = finalise(drafts)
+    cards = [render(d, footer) for d in final]
+    CdsCard.objects.bulk_create(
+        [
+            CdsCard(
+                uuid=card["uuid"],
+                service_id=service_id,
+                hook_instance=str(body.get("hookInstance", ""))[:100],
+                issuer=issuer[:300],
+                patient_key=pkey,
+                card_key=draft.key,
+                indicator=card["indicator"],
+            )
+            for draft, card in zip(final, cards, strict=True)
+        ]
+    )
+    return CdsResult(cards, [d.key for d in final], suppressed)
+
+
+def _footer(data: PatientData, note: str = "") -> str:
+    lines = [f"\n\n_Chairside knowledge base {load_knowledge().version} (draft: clinical review pending)._"]
+    if data.unmapped:
+        lines.append("Medicines Chairside could not map (not checked): " + "; ".join(sorted(set(data.unmapped))))
+    if note:
+        lines.append(note)
+    return "\n\n".join(lines)
+
+
+def _evaluate(case: dict[str, Any]) -> Any:
+    try:
+        return evaluate(case)
+    except CaseError as exc:
+        raise CdsRequestError(
+            "The prefetched data cannot be read: " + "; ".join(e["message"] for e in exc.errors[:3])
+        ) from exc
+
+
+def patient_view(body: dict[str, Any], issuer: str) -> CdsResult:
+    prefetch = body.get("prefetch")
+    missing = [k for k in prefetch_templates() if not isinstance(prefetch, dict) or k not in prefetch]
+    if missing:
+        raise CdsRequestError(
+            f"Prefetch keys missing: {', '.join(missing)}. Chairside does not query the FHIR server; send them "
+            "(null when there is no data).",
+            status=412,
+        )
+    assert isinstance(prefetch, dict)
+    data = patient_data(prefetch)
+    plan = _evaluate(data.case)
+    drafts = red_flag_cards(plan) + drug_cards(plan, data.orders, draft_orders=False)
+    return respond(PATIENT_VIEW, body, issuer, drafts, _footer(data), dedupe=True)
+
+
+def order_select(body: dict[str, Any], issuer: str) -> CdsResult:
+    context = body["context"]
+    bundle = context.get("draftOrders")
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise CdsRequestError("context.draftOrders must be a FHIR Bundle of the draft orders.")
+    selections = context.get("selections")
+    selected = set(selections) if isinstance(selections, list) and selections else None
+    prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else {}
+    data = patient_data(prefetch)
+    drafts_by_med: dict[str, list[str]] = {}
+    for order in _resources(bundle, "MedicationRequest"):
+        ref = f"MedicationRequest/{order.get('id', '')}"
+        if selected is not None and ref not in selected:
+            continue
+        med = medication_code(order)
+        if med is None:
+            data.unmapped.append(_label(order))
+            continue
+        drafts_by_med.setdefault(med, []).append(ref)
+    case = dict(data.case)
+    case["medications"] = sorted(set(case.get("medications", [])) | set(drafts_by_med))
+    plan = _evaluate(case)
+    note = "" if prefetch else "No patient data was sent: the verdict is the default for a haemodialysis patient."
+    drafts = drug_cards(plan, drafts_by_med, draft_orders=True)
+    return respond(ORDER_SELECT, body, issuer, drafts, _footer(data, note), dedupe=False)
+
+
+HANDLERS = {PATIENT_VIEW: ("patient-view", patient_view), ORDER_SELECT: ("order-select", order_select)}

@@ -1,0 +1,170 @@
+"""CDS Hooks 2.0 HTTP endpoints: GET /cds-services, POST /cds-services/{id}, POST /cds-services/{id}/feedback.
+
+The service and feedback endpoints are authenticated by the CDS client's signed JWT (cds_auth), not by a
+session, so they are exempt from the login wall and from CSRF. Discovery holds no patient data and is open.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from clinic.audit.models import Action
+from clinic.audit.services import record
+from clinic.interop import cds, conf
+from clinic.interop.cds_auth import CdsAuthError, verify_request
+from clinic.interop.fhir_import import parse_fhir_datetime
+from clinic.interop.models import CdsCard, CdsFeedback, Outcome
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="chairside-cds-hooks"'
+    return response
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > conf.cds_max_body_bytes():
+        raise cds.CdsRequestError("The request body is too large.", status=413)
+    if (request.content_type or "") != "application/json":
+        raise cds.CdsRequestError("Send the request as application/json.", status=415)
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise cds.CdsRequestError(f"The body is not valid JSON ({exc.__class__.__name__}).") from exc
+    if not isinstance(body, dict):
+        raise cds.CdsRequestError("The body must be a JSON object.")
+    return body
+
+
+@login_not_required
+@require_GET
+def discovery(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"services": cds.services()})
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def service(request: HttpRequest, service_id: str) -> HttpResponse:
+    if service_id not in cds.HANDLERS:
+        return _error(404, f"No CDS service '{service_id}'.")
+    try:
+        claims = verify_request(request)
+    except CdsAuthError as exc:
+        return _error(401, str(exc))
+    hook, handler = cds.HANDLERS[service_id]
+    try:
+        body = _json_body(request)
+        if body.get("hook") != hook:
+            raise cds.CdsRequestError(f"This service answers the '{hook}' hook.")
+        if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
+            raise cds.CdsRequestError("hookInstance is required.")
+        if not isinstance(body.get("context"), dict) or not body["context"].get("patientId"):
+            raise cds.CdsRequestError("context.patientId is required.")
+        result = handler(body, claims["iss"])
+    except cds.CdsRequestError as exc:
+        record(
+            Action.CDS_CALL,
+            request=request,
+            username=f"cds:{claims['iss']}"[:150],
+            detail={"service": service_id, "outcome": "error", "status": exc.status},
+        )
+        return _error(exc.status, str(exc))
+    record(
+        Action.CDS_CALL,
+        request=request,
+        username=f"cds:{claims['iss']}"[:150],
+        detail={
+            "service": service_id,
+            "outcome": "ok",
+            "cards": result.keys,
+            "indicators": [c["indicator"] for c in result.cards],
+            "suppressed": result.suppressed,
+        },
+    )
+    return JsonResponse({"cards": result.cards})
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
+    if service_id not in cds.HANDLERS:
+        return _error(404, f"No CDS service '{service_id}'.")
+    try:
+        claims = verify_request(request)
+    except CdsAuthError as exc:
+        return _error(401, str(exc))
+    issuer = str(claims["iss"])
+    try:
+        body = _json_body(request)
+        items = body.get("feedback")
+        if not isinstance(items, list) or not items:
+            raise cds.CdsRequestError("feedback must be a non-empty array.")
+        rows = [_feedback_row(item, n, service_id, issuer) for n, item in enumerate(items)]
+    except cds.CdsRequestError as exc:
+        return _error(exc.status, str(exc))
+    CdsFeedback.objects.bulk_create(rows)
+    record(
+        Action.CDS_FEEDBACK,
+        request=request,
+        username=f"cds:{issuer}"[:150],
+        detail={
+            "service": service_id,
+            "outcomes": [r.outcome for r in rows],
+            "cards": [r.card.card_key if r.card else "unknown" for r in rows],
+            "override_codes": [r.override_code for r in rows if r.override_code],
+        },
+    )
+    return JsonResponse({"received": len(rows)})
+
+
+def _feedback_row(item: Any, n: int, service_id: str, issuer: str) -> CdsFeedback:
+    where = f"feedback[{n}]"
+    if not isinstance(item, dict) or not isinstance(item.get("card"), str):
+        raise cds.CdsRequestError(f"{where}.card (the card uuid) is required.")
+    outcome = item.get("outcome")
+    if outcome not in Outcome.values:
+        raise cds.CdsRequestError(f"{where}.outcome must be 'accepted' or 'overridden'.")
+    when = parse_fhir_datetime(item.get("outcomeTimestamp"))
+    if when is None:
+        raise cds.CdsRequestError(f"{where}.outcomeTimestamp must be an ISO 8601 date-time.")
+    accepted = item.get("acceptedSuggestions", [])
+    if outcome == Outcome.ACCEPTED and (
+        not isinstance(accepted, list) or not accepted or not all(isinstance(a, dict) and a.get("id") for a in accepted)
+    ):
+        raise cds.CdsRequestError(f"{where}.acceptedSuggestions (each with an id) is required when accepted.")
+    reason = item.get("overrideReason") or {}
+    if not isinstance(reason, dict):
+        raise cds.CdsRequestError(f"{where}.overrideReason must be an object.")
+    coding = reason.get("reason") or {}
+    card = CdsCard.objects.filter(uuid=item["card"] if _is_uuid(item["card"]) else None, issuer=issuer).first()
+    return CdsFeedback(
+        card=card,
+        card_uuid=item["card"][:100],
+        service_id=service_id,
+        issuer=issuer[:300],
+        outcome=outcome,
+        accepted_suggestions=[str(a["id"])[:100] for a in accepted] if outcome == Outcome.ACCEPTED else [],
+        override_system=str(coding.get("system", ""))[:300] if isinstance(coding, dict) else "",
+        override_code=str(coding.get("code", ""))[:100] if isinstance(coding, dict) else "",
+        user_comment=str(reason.get("userComment", ""))[:500],
+        outcome_at=when,
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
