@@ -59,6 +59,9 @@ test-postgres: install browser-deps
 test: install browser-deps lint test-sqlite test-postgres ## Install, lint, then run every test on SQLite and on a real PostgreSQL
 	@echo "All checks passed on SQLite and PostgreSQL."
 
+bench: install ## Load test under gunicorn + throwaway PostgreSQL with a large dataset; writes bench/results/latest.json
+	REQUIRE_POSTGRES=1 .ci/with-postgres $(PY) bench/run.py $(BENCH_ARGS)
+
 bench-engine: install ## Median time to evaluate a typical case with the pure engine
 	$(PY) bench/bench_engine.py
 
