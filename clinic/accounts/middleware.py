@@ -16,6 +16,7 @@ from django.urls import reverse
 LAST_SEEN_KEY = "chairside_last_seen"
 # Writing the session on every request costs a query; refresh the stamp at most this often.
 TOUCH_EVERY_SECONDS = 30
+KEEPALIVE_PATH = "/session/keepalive"
 
 
 def _login_redirect(request: HttpRequest) -> HttpResponse:
@@ -56,6 +57,10 @@ class IdleLogoutMiddleware:
                 if request.path.startswith("/api/"):
                     return JsonResponse({"errors": [{"field": "", "message": "Session expired."}]}, status=401)
                 return _login_redirect(request)
-            if not isinstance(last_seen, (int, float)) or now - last_seen > TOUCH_EVERY_SECONDS:
+            if (
+                not isinstance(last_seen, (int, float))
+                or now - last_seen > TOUCH_EVERY_SECONDS
+                or request.path == KEEPALIVE_PATH
+            ):
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)

@@ -30,6 +30,8 @@ class Action(models.TextChoices):
     PLAN_PRINT = "plan_print", "Printed care plan"
     PLAN_PDF = "plan_pdf", "Downloaded care plan PDF"
     API_EVALUATE = "api_evaluate", "API evaluate"
+    STAFF_CHANGE = "staff_change", "Changed unit staff"
+    AUDIT_VIEW = "audit_view", "Viewed audit log"
     TOKEN_ISSUE = "token_issue", "API token issued"
     TOKEN_REVOKE = "token_revoke", "API token revoked"
     FHIR_IMPORT = "fhir_import", "Imported FHIR data"

@@ -5,7 +5,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 
 @login_not_required
@@ -20,6 +20,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return HttpResponse("database unavailable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_POST
+def keepalive(request: HttpRequest) -> HttpResponse:
+    """'Stay signed in': any authenticated request resets the idle clock (IdleLogoutMiddleware)."""
+    return HttpResponse(status=204)
 
 
 @require_GET

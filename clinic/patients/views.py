@@ -26,16 +26,18 @@ def _patient_for(request: HttpRequest, public_id: object) -> Patient:
     return get_object_or_404(Patient.objects.for_user(request.user).select_related("unit"), public_id=public_id)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def patient_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    # Searches are POSTed so names and MRNs never appear in URLs, browser history or access logs.
+    query = request.POST.get("q", "").strip()[:100] if request.method == "POST" else ""
+    page_number = request.POST.get("page") if request.method == "POST" else request.GET.get("page")
     patients = Patient.objects.for_user(request.user).select_related("unit")
     if query:
         terms = Q()
         for word in query.split():
             terms &= Q(family_name__icontains=word) | Q(given_name__icontains=word) | Q(mrn__icontains=word)
         patients = patients.filter(terms)
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(patients, PAGE_SIZE).get_page(page_number)
     context = {"page": page, "query": query, "multi_unit": len(request.user.unit_ids()) > 1}
     template = "patients/list.html#results" if request.htmx else "patients/list.html"
     response = render(request, template, context)

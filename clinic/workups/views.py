@@ -278,7 +278,7 @@ def lab_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
     _workup_for(request, public_id)  # scope check
     analyte = request.POST.get("analyte", "")
     if analyte not in presenters.load_knowledge().analytes:
-        raise Http404("No such test.")
+        return HttpResponse("Unknown test.", status=400, content_type="text/plain")
     preview = presenters.lab_preview(
         analyte, request.POST.get(f"{analyte}__value", ""), request.POST.get(f"{analyte}__unit", "")
     )

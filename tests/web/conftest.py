@@ -109,3 +109,32 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
     path = chromium_path()
     return {**browser_type_launch_args, "args": CHROMIUM_ARGS, **({"executable_path": path} if path else {})}
+
+
+@pytest.fixture
+def scoped_objects(unit_a: Unit, nurse_a: User, nephro_a: User, make_patient: Callable[..., Patient]) -> dict[str, Any]:
+    """Real objects of unit A for URL walkers: a patient and a SIGNED workup (signed-only routes resolve)."""
+    from django.utils import timezone
+
+    from clinic.engine import evaluate, plan_to_dict
+    from clinic.workups.models import SignedPlan, Status, Workup
+    from tests.web.cases import typical_case
+
+    patient = make_patient(unit_a)
+    case = typical_case()
+    workup = Workup.objects.create(
+        patient=patient,
+        created_by=nurse_a,
+        case_json=case,
+        plan_json=plan_to_dict(evaluate(case)),
+        plan_made_at=timezone.now(),
+        status=Status.SIGNED,
+    )
+    SignedPlan.objects.create(
+        workup=workup,
+        case_json=case,
+        plan_json=workup.plan_json,
+        knowledge_version=workup.plan_json["knowledge_version"],
+        signed_by=nephro_a,
+    )
+    return {"patient": patient, "workup": workup, "unit": unit_a, "membership": nurse_a.memberships.get()}

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-# Routes that are public on purpose, or that authenticate with tokens instead of a session.
-PUBLIC_ROUTES = {"login", "healthz", "api-evaluate"}
+# Routes that are public on purpose (CDS Hooks discovery is public by the specification), or that
+# authenticate with tokens instead of a session (the API, CDS Hooks services with the EHR's JWT).
+PUBLIC_ROUTES = {"login", "healthz", "api-evaluate", "interop:cds-discovery"}
+TOKEN_ROUTES = {"api-evaluate", "interop:cds-service", "interop:cds-feedback"}
 
 
 def named_routes() -> Iterator[tuple[str, URLPattern]]:
@@ -32,6 +34,14 @@ def url_for(name: str, pattern: URLPattern, objects: dict[str, Any]) -> str:
     for param in pattern.pattern.converters:
         if param == "slug":
             kwargs[param] = "episode"
+        elif param == "code":
+            kwargs[param] = objects["unit"].code
+        elif param == "membership_id":
+            kwargs[param] = objects["membership"].pk
+        elif param == "service_id":
+            from clinic.interop.cds import PATIENT_VIEW
+
+            kwargs[param] = PATIENT_VIEW
         elif param == "public_id":
             owner = "workup" if str(pattern.pattern).startswith("workups/") else "patient"
             kwargs[param] = objects[owner].public_id

@@ -81,3 +81,23 @@ def test_htmx_request_without_session_gets_hx_redirect() -> None:
 
 def test_login_page_redirects_signed_in_user(nurse_a: User, client_for: Callable[[User], Client]) -> None:
     assert client_for(nurse_a).get(reverse("login"))["Location"] == reverse("patients:list")
+
+
+def test_repeated_failures_lock_the_account_from_that_address(nurse_a: User, settings) -> None:
+    from axes.utils import reset
+
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "nurse.a", "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Sign-in is locked" in response.content.decode() and "unit admin" in response.content.decode()
+    # Another user from the same address is not locked out.
+    other = User.objects.create_user("nurse.c", password=PASSWORD)
+    assert Client().post(reverse("login"), {"username": other.username, "password": PASSWORD}).status_code == 302
+    # An admin unlock lets the nurse in again at once.
+    reset(username="nurse.a")
+    assert client.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD}).status_code == 302
+    assert (
+        AuditEvent.objects.filter(action=Action.LOGIN_FAILED, username="nurse.a").count() >= settings.AXES_FAILURE_LIMIT
+    )

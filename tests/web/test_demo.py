@@ -42,9 +42,9 @@ def test_demo_nurse_sees_only_her_unit(settings) -> None:
     settings.DEBUG = True
     call_command("load_demo", stdout=io.StringIO())
     client = Client()
-    assert client.login(username="nurse.a", password="chairside-demo")
+    assert client.post(reverse("login"), {"username": "nurse.a", "password": "chairside-demo"}).status_code == 302
     html = client.get(reverse("patients:list")).content.decode()
     assert "AN1" in html and "BS1" not in html
     admin = Client()
-    assert admin.login(username="admin", password="chairside-demo")
+    assert admin.post(reverse("login"), {"username": "admin", "password": "chairside-demo"}).status_code == 302
     assert "48 patients" in admin.get(reverse("patients:list")).content.decode()

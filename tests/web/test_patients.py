@@ -57,8 +57,8 @@ def test_search_by_name_and_mrn(
     make_patient(unit_a, family_name="Kowalski", mrn="A-1")
     make_patient(unit_a, family_name="Mensah", mrn="B-2")
     client = client_for(nurse_a)
-    assert "Kowalski" in client.get(reverse("patients:list"), {"q": "kowal"}).content.decode()
-    html = client.get(reverse("patients:list"), {"q": "B-2"}).content.decode()
+    assert "Kowalski" in client.post(reverse("patients:list"), {"q": "kowal"}).content.decode()
+    html = client.post(reverse("patients:list"), {"q": "B-2"}).content.decode()
     assert "Mensah" in html and "Kowalski" not in html
 
 
@@ -66,11 +66,26 @@ def test_htmx_search_returns_only_the_results_fragment(
     nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
 ) -> None:
     make_patient(unit_a, family_name="Kowalski")
-    response = client_for(nurse_a).get(reverse("patients:list"), {"q": "kow"}, headers={"HX-Request": "true"})
+    response = client_for(nurse_a).post(reverse("patients:list"), {"q": "kow"}, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="results">')
     assert "<nav" not in html.split('<div id="results">')[0]
     assert response["Vary"].find("HX-Request") >= 0
+
+
+def test_search_terms_never_appear_in_urls(
+    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
+) -> None:
+    for i in range(30):
+        make_patient(unit_a, family_name=f"Kowalski{i:02d}")
+    client = client_for(nurse_a)
+    html = client.post(reverse("patients:list"), {"q": "Kowalski"}).content.decode()
+    assert "Page 1 of 2" in html
+    assert "q=Kowalski" not in html and "?q=" not in html
+    second = client.post(reverse("patients:list"), {"q": "Kowalski", "page": "2"}).content.decode()
+    assert "Page 2 of 2" in second
+    # A name in the query string is ignored, so nobody is tempted to bookmark one.
+    assert "30 patients" in client.get(reverse("patients:list") + "?q=Kowalski00").content.decode()
 
 
 def test_pagination(
