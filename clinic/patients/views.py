@@ -86,7 +86,8 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     if not request.user.unit_ids():
         messages.error(request, "You are not a member of any unit yet. Ask your unit admin to add you.")
         return redirect("patients:list")
-    form = PatientForm(request.POST or None, user=request.user)
+    # Bind on every POST, even an empty one: an empty submission must show what is missing, not a blank form.
+    form = PatientForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         patient = form.save(commit=False)
         patient.created_by = request.user
@@ -100,7 +101,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = _patient_for(request, public_id)
-    form = PatientForm(request.POST or None, instance=patient, user=request.user)
+    form = PatientForm(request.POST if request.method == "POST" else None, instance=patient, user=request.user)
     if request.method == "POST" and form.is_valid():
         changed = sorted(form.changed_data)
         form.save()
