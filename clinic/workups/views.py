@@ -332,9 +332,21 @@ def make_plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("workups:plan", public_id=workup.public_id)
 
 
+# The care plan page shows the plan, never the answers: leave the large JSON columns it does not read (and the
+# revised workup's) in the database, and fetch the signed snapshot and its signer in the same query.
+PLAN_PAGE_DEFERRED = ("answers", "drafts", "case_json", "step_meta", "signed_plan__case_json")
+PLAN_PAGE_DEFERRED += tuple(f"revises__{name}" for name in ("answers", "drafts", "case_json", "plan_json", "step_meta"))
+
+
 @require_GET
 def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
-    workup = _workup_for(request, public_id)
+    queryset = (
+        Workup.objects.for_user(request.user)
+        .select_related("patient__unit", "created_by", "submitted_by", "revises", "signed_plan__signed_by")
+        .defer(*PLAN_PAGE_DEFERRED)
+        .prefetch_related("acknowledgements__user")
+    )
+    workup = get_object_or_404(queryset, public_id=public_id)
     signed = getattr(workup, "signed_plan", None) if workup.is_signed else None
     plan = signed.plan_json if signed else workup.plan_json
     if plan is None:
