@@ -18,6 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 # Without SECRET_KEY an insecure development key is used; `manage.py check --deploy` reports it.
 SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-chairside-development-key-do-not-deploy"
+# Rotating the key: put the old key in SECRET_KEY_FALLBACKS (comma-separated) for one session lifetime.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
 from clinic.accounts.models import Membership, Unit, User
 
@@ -16,6 +17,10 @@ class MembershipInline(admin.TabularInline):
 class ChairsideUserAdmin(UserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "first_name", "last_name", "is_active", "last_login"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Accounts are switched off (is_active), never deleted: the audit trail must keep pointing at them.
+        return False
 
 
 @admin.register(Unit)

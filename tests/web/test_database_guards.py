@@ -1,0 +1,71 @@
+"""Database-level guards on PostgreSQL: audit events and signed plans cannot be changed even with raw SQL;
+and a pg_dump backup restores into a fresh database with every row intact (the documented procedure)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from clinic.accounts.models import Unit, User
+from clinic.audit.models import Action
+from clinic.audit.services import record
+from clinic.patients.models import Patient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL-only guard (make test also runs the suite on PostgreSQL).")
+
+
+def test_audit_rows_cannot_be_changed_or_deleted_with_raw_sql(nurse_a: User) -> None:
+    require_postgres()
+    event = record(Action.LOGIN, user=nurse_a)
+    for sql in (
+        "UPDATE audit_auditevent SET username = 'x' WHERE id = %s",
+        "DELETE FROM audit_auditevent WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [event.pk])
+
+
+def test_backup_and_restore_round_trip(unit_a: Unit, make_patient: Callable[..., Patient], nurse_a: User) -> None:
+    require_postgres()
+    bindir = os.environ.get("CHAIRSIDE_PG_BINDIR")
+    if not bindir:
+        pytest.skip("Needs the throwaway cluster started by .ci/with-postgres.")
+    make_patient(unit_a, mrn="BACKUP-1")
+    record(Action.LOGIN, user=nurse_a)
+    settings = connection.settings_dict
+    base = ["-h", settings["HOST"], "-p", str(settings["PORT"]), "-U", settings["USER"]]
+    dump = subprocess.run([f"{bindir}/pg_dump", *base, "-Fc", settings["NAME"]], capture_output=True, check=True).stdout
+    restored = f"{settings['NAME']}_restore"
+    subprocess.run([f"{bindir}/createdb", *base, restored], check=True)
+    try:
+        subprocess.run([f"{bindir}/pg_restore", *base, "--no-owner", "-d", restored], input=dump, check=True)
+        query = (
+            "SELECT (SELECT count(*) FROM patients_patient WHERE mrn = 'BACKUP-1'), "
+            "(SELECT count(*) FROM audit_auditevent)"
+        )
+        out = subprocess.run(
+            [f"{bindir}/psql", *base, "-At", "-d", restored, "-c", query], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert out.split("|")[0] == "1" and int(out.split("|")[1]) >= 1
+    finally:
+        subprocess.run([f"{bindir}/dropdb", *base, restored], check=False)
+
+
+def test_signed_plans_cannot_be_changed_with_raw_sql(scoped_objects: dict) -> None:
+    require_postgres()
+    signed_id = scoped_objects["workup"].signed_plan.pk
+    for sql in (
+        "UPDATE workups_signedplan SET plan_json = '{}' WHERE id = %s",
+        "DELETE FROM workups_signedplan WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [signed_id])
