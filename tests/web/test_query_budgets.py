@@ -89,3 +89,63 @@ def test_patient_page_and_wizard_are_flat(
     grow_patient(patient, nurse_a, workups=30, labs=300)
     bulk_patients(unit_a, 500)
     assert [queries(client, url) for url in urls] == small
+
+
+def make_planned(patient: Patient, user: User, count: int) -> list[Workup]:
+    """Workups with a care plan made by the engine (as 'Make care plan' stores it)."""
+    from clinic.engine import evaluate, plan_to_dict
+    from tests.web.cases import typical_case
+
+    case = typical_case()
+    plan = plan_to_dict(evaluate(case))
+    return Workup.objects.bulk_create(
+        Workup(patient=patient, created_by=user, answers={}, case_json=case, plan_json=plan, severity=7)
+        for _ in range(count)
+    )
+
+
+def test_care_plan_page_is_flat(
+    nurse_a: User,
+    nephro_a: User,
+    unit_a: Unit,
+    make_patient: Callable[..., Patient],
+    client_for: Callable[[User], Client],
+) -> None:
+    from clinic.workups.models import SignedPlan, Status
+
+    client = client_for(nurse_a)
+    patient = make_patient(unit_a)
+    draft, signed = make_planned(patient, nurse_a, 2)
+    Workup.objects.filter(pk=signed.pk).update(status=Status.SIGNED)
+    SignedPlan.objects.create(
+        workup=signed, case_json=signed.case_json, plan_json=signed.plan_json, knowledge_version="x", signed_by=nephro_a
+    )
+    urls = [reverse("workups:plan", args=[w.public_id]) for w in (draft, signed)]
+    small = [queries(client, url) for url in urls]
+    make_planned(patient, nurse_a, 1000)
+    grow_patient(patient, nurse_a, workups=10, labs=300)
+    bulk_patients(unit_a, 1000)
+    assert [queries(client, url) for url in urls] == small
+
+
+def test_api_evaluate_is_flat(nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient]) -> None:
+    from clinic.api.models import ApiToken
+    from tests.web.cases import typical_case
+
+    _, token = ApiToken.issue(nurse_a)
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    body = typical_case()
+
+    def api_queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post(reverse("api-evaluate"), body, content_type="application/json")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    api_queries()  # the first call also stamps the token's last use
+    small = api_queries()
+    bulk_patients(unit_a, 1000)
+    make_planned(make_patient(unit_a), nurse_a, 1000)
+    for _ in range(3):
+        ApiToken.issue(nurse_a)
+    assert api_queries() == small
