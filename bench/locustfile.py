@@ -136,8 +136,10 @@ class PatientList(Staff):
             url = "/patients/"
         elif choice < 0.8:
             url = f"/patients/?page={self.rng.randint(2, pages)}"
-        else:
-            url = f"/patients/?q={self.rng.choice(['Adeyemi', 'Patel', 'Rossi0', 'B0001', 'Mary'])}"
+        else:  # searches are POSTed so names never reach URLs
+            query = self.rng.choice(["Adeyemi", "Patel", "Rossi0", "B0001", "Mary"])
+            self.post("/patients/", "patient_list", {"q": query}, {})
+            return
         self.get(url, "patient_list")
 
 
