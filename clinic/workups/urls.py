@@ -8,6 +8,7 @@ app_name = "workups"
 
 urlpatterns = [
     path("patients/<uuid:public_id>/workups/new/", views.workup_start, name="start"),
+    path("workups/<uuid:public_id>/resume/", views.resume_view, name="resume"),
     path("workups/<uuid:public_id>/steps/<slug:slug>/", views.step_view, name="step"),
     path("workups/<uuid:public_id>/steps/<slug:slug>/autosave/", views.autosave_view, name="autosave"),
     path("workups/<uuid:public_id>/labs/preview/", views.lab_preview_view, name="lab-preview"),

@@ -176,6 +176,16 @@ def _summary(workup: Workup) -> list[dict[str, Any]]:
     return rows
 
 
+@require_GET
+def resume_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Back to where the workup was left: the first step not saved yet (or the review)."""
+    workup = _workup_for(request, public_id)
+    if not workup.is_editable:
+        return redirect("workups:plan", public_id=workup.public_id)
+    pending = next((s for s in applicable(workup.answers) if s.slug not in workup.answers), None)
+    return redirect("workups:step", public_id=workup.public_id, slug=pending.slug if pending else "review")
+
+
 @require_POST
 def workup_start(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.for_user(request.user).select_related("unit"), public_id=public_id)

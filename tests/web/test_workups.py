@@ -390,3 +390,9 @@ def test_two_people_saving_different_steps_both_keep_their_answers(
     assert nurse.post(step_url(workup, "vitals"), data).status_code == 302
     workup.refresh_from_db()
     assert workup.answers["episode"]["severity_0_10"] == 7 and workup.answers["vitals"] == {"sbp_pre_mmhg": 140.0}
+
+
+def test_resume_goes_to_the_first_step_not_saved(nurse: Client, workup: Workup) -> None:
+    post_step(nurse, workup, "episode", EPISODE)
+    post_step(nurse, workup, "redflags", {"chest_pain": "no"})
+    assert nurse.get(reverse("workups:resume", args=[workup.public_id]))["Location"] == step_url(workup, "vitals")
