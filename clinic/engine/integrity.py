@@ -55,6 +55,9 @@ def _contract(problems: list[str], what: str, contract: tuple[str, ...], declare
             problems.append(f"contract {what} '{code}' is not declared in the knowledge files")
 
 
+HYPERTONIC_SALINE_HARD_CAP_ML = 20.0
+
+
 def check_integrity(k: Knowledge) -> list[str]:
     problems: list[str] = []
 
@@ -86,6 +89,13 @@ def check_integrity(k: Knowledge) -> list[str]:
         d = k.drugs.get(code)
         if d is not None and (not d.hard_stop or d.verdict != "avoid"):
             problems.append(f"drug '{code}' must be a hard stop with verdict 'avoid'")
+    # facts.md §6a: any 23.4% NaCl volume above 20 mL is hard-blocked. A unit may lower the cap, never raise it.
+    saline_cap = k.thresholds.get("hypertonic_saline_max_ml")
+    if saline_cap is None or saline_cap.value > HYPERTONIC_SALINE_HARD_CAP_ML:
+        problems.append(
+            f"policy 'hypertonic_saline_max_ml' must exist and be at most {HYPERTONIC_SALINE_HARD_CAP_ML:g} mL "
+            "(facts.md hard stop); a unit may only lower it"
+        )
     for code, d in k.drugs.items():
         if d.hard_stop and d.verdict != "avoid":
             problems.append(f"drug '{code}': a hard stop must have verdict 'avoid'")

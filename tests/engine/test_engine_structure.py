@@ -217,3 +217,21 @@ def test_tampered_toml_cannot_unlock_a_hard_stop(tmp_path: Path) -> None:
 
     assert evaluate(make_case(meds=["baclofen"]), k2).verdict("baclofen").verdict == "avoid"
     assert check_order("baclofen", 5, "mg", None, k2).hard_stop
+
+
+def test_the_hypertonic_saline_cap_can_be_lowered_but_never_raised(tmp_path) -> None:
+    import shutil
+
+    from clinic.engine.integrity import check_integrity
+    from clinic.engine.knowledge import DEFAULT_DIR, load_knowledge
+
+    for value, ok in (("15.0", True), ("25.0", False)):
+        target = tmp_path / value
+        shutil.copytree(DEFAULT_DIR, target)
+        policy = target / "policy.toml"
+        text = policy.read_text(encoding="utf-8")
+        start = text.index("[hypertonic_saline_max_ml]")
+        head, tail = text[:start], text[start:]
+        policy.write_text(head + tail.replace("value = 20.0", f"value = {value}", 1), encoding="utf-8")
+        problems = check_integrity(load_knowledge(target))
+        assert (not any("hypertonic_saline_max_ml" in p for p in problems)) is ok, problems
