@@ -289,6 +289,35 @@ class LabsForm(StepForm):
 class DialysisForm(StepForm):
     """The prescription and this session's weights; pre-filled from the patient's last workup."""
 
+    GROUPS: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        (
+            "Today's session",
+            (
+                "pre_weight_kg",
+                "previous_post_weight_kg",
+                "target_weight_kg",
+                "dry_weight_kg",
+                "session_minutes",
+                "uf_volume_ml",
+                "missed_or_shortened_sessions_last_month",
+            ),
+        ),
+        (
+            "Dialysate",
+            (
+                "dialysate_temperature_c",
+                "dialysate_sodium_mmol_l",
+                "sodium_profiling",
+                "dialysate_potassium_mmol_l",
+                "dialysate_calcium_mmol_l",
+                "dialysate_magnesium_mmol_l",
+                "dialysate_bicarbonate_mmol_l",
+                "buffer",
+            ),
+        ),
+        ("Prescription", ("sessions_per_week", "blood_flow_ml_min", "dialyser_flux", "access")),
+    )
+
     access = forms.ChoiceField(
         choices=[("", "Not recorded"), ("fistula", "Fistula"), ("graft", "Graft"), ("catheter", "Catheter")],
         required=False,
@@ -312,6 +341,9 @@ class DialysisForm(StepForm):
                     required=False,
                     label=spec.label[:1].upper() + spec.label[1:],
                 )
+
+    def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
