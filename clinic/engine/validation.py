@@ -154,7 +154,8 @@ def _unknown_keys(
         if not isinstance(key, str):
             c.add(path or "case", f"keys must be text, not {type(key).__name__}")
         elif key not in allowed:
-            c.add(f"{path}.{key}" if path else key, f"unknown {what} '{_short(key)}'{_suggest(key, allowed)}")
+            name = key or '""'  # an empty key still gets a field path a client can show
+            c.add(f"{path}.{name}" if path else name, f"unknown {what} '{_short(key)}'{_suggest(key, allowed)}")
 
 
 def _check_value(spec: Spec, value: Any, field: str, c: _Collector) -> Any:
