@@ -44,7 +44,13 @@ def evaluate_view(request: HttpRequest) -> HttpResponse:
         return _errors(413, f"The request body is over {settings.API_MAX_BODY_BYTES // 1024} KiB.")
     try:
         data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # Lone surrogate escapes ("\ud800") parse, but are not text: echoed in an error they cannot be encoded.
+        json.dumps(data, ensure_ascii=False, allow_nan=True).encode("utf-8")
+    except UnicodeEncodeError:
+        return _errors(400, "The body holds a lone surrogate escape (such as \\ud800), which is not text.")
+    except RecursionError:
+        return _errors(400, "The body is nested too deeply to be a case.")
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer with more than 4300 digits
         return _errors(400, f"The body is not valid JSON ({exc.__class__.__name__}).")
     try:
         plan = evaluate(data)
