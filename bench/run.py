@@ -112,7 +112,8 @@ def login(base: str, username: str, password: str) -> dict[str, str]:
 
 def url_exists(env: dict[str, str], name: str) -> bool:
     code = (
-        "import django, sys; django.setup(); from django.urls import reverse, NoReverseMatch\n"
+        "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'clinic.settings'); django.setup()\n"
+        "from django.urls import reverse, NoReverseMatch\n"
         f"try: reverse({name!r}, args=['00000000-0000-0000-0000-000000000000'])\n"
         "except NoReverseMatch: sys.exit(1)"
     )
@@ -216,6 +217,7 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--workups", type=int, default=20000)
     parser.add_argument("--only", help="comma-separated journeys to run (default: all)")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (1 = sync)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("run me through .ci/with-postgres (make bench)")
@@ -248,9 +250,11 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         gunicorn = [PY, "-m", "gunicorn", "clinic.wsgi:application", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                     "--log-level", "warning", "--timeout", "60"]  # fmt: skip
+        if args.threads > 1:
+            gunicorn += ["--worker-class", "gthread", "--threads", str(args.threads)]
         CHILDREN.append(subprocess.Popen(gunicorn, cwd=ROOT, env=env))
         wait_ready(base)
-        log(f"gunicorn (2 workers) on {base}; logging the bench nurses in")
+        log(f"gunicorn (2 workers x {args.threads} threads) on {base}; logging the bench nurses in")
         sessions = []
         for u, unit in enumerate(data["units"]):
             for index, nurse in enumerate(unit["nurses"]):
@@ -292,6 +296,7 @@ def main() -> int:
             "users": args.users,
             "seconds_per_journey": args.seconds,
             "gunicorn_workers": 2,
+            "gunicorn_threads": args.threads,
             "think_time_s": 0,
             "dataset": data["counts"],
             "dataset_load_seconds": load_seconds,
