@@ -215,3 +215,24 @@ def test_login_page_is_accessible(chromium: None, live_server: Any, transactiona
     page.goto(f"{live_server.url}/login/")
     assert not serious_axe_violations(page)
     screenshot(page, "00-login")
+
+
+def test_a_step_can_be_answered_and_saved_with_the_keyboard_alone(
+    chromium: None, live_server: Any, clinic_data: dict[str, Any], browser: Any
+) -> None:
+    page = browser.new_context(viewport=TABLET).new_page()
+    sign_in(page, live_server.url, "nurse.a")
+    workup = Workup.objects.create(patient=clinic_data["patient"], created_by=clinic_data["nurse"])
+    page.goto(f"{live_server.url}/workups/{workup.public_id}/steps/episode/")
+    page.locator("#id_timing_0").focus()
+    page.keyboard.press("Space")  # During dialysis
+    page.keyboard.press("Tab")  # into the next radio group, on its checked "Not assessed"
+    page.keyboard.press("ArrowLeft")  # No
+    page.keyboard.press("ArrowLeft")  # Yes
+    page.get_by_label("Minutes into the session (minutes)").focus()
+    page.keyboard.type("95")
+    page.get_by_role("button", name="Save and continue").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/steps/redflags/$"))
+    workup.refresh_from_db()
+    assert workup.answers["episode"] == {"timing": "during_dialysis", "ongoing": True, "minutes_into_session": 95.0}
