@@ -169,8 +169,10 @@ def save_step(
 def autosave(
     workup: Workup, slug: str, raw: dict[str, list[str]], step_version: int, user: User, editor: str = ""
 ) -> Workup:
-    """Keep exactly what was typed (valid or not) so an interruption loses nothing."""
-    return _save_step_state(workup, slug, step_version, editor, user, answers=None, draft=raw)
+    """Keep exactly what was typed (valid or not) so an interruption loses nothing. NUL characters are the one
+    exception: nobody types them, and PostgreSQL cannot store them in JSON (a 500 before)."""
+    draft = {key.replace("\x00", ""): [value.replace("\x00", "") for value in values] for key, values in raw.items()}
+    return _save_step_state(workup, slug, step_version, editor, user, answers=None, draft=draft)
 
 
 def preview(workup: Workup) -> CarePlan | None:
