@@ -217,7 +217,7 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--workups", type=int, default=20000)
     parser.add_argument("--only", help="comma-separated journeys to run (default: all)")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (1 = sync)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads per worker (1 = sync workers)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("run me through .ci/with-postgres (make bench)")

@@ -111,6 +111,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "patients:list"
 LOGOUT_REDIRECT_URL = "login"
 
+# A per-process memory cache: rendered care-plan bodies (keyed by plan version) and session reads.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "chairside",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CHAIRSIDE_CACHE_ENTRIES", 1000)},
+    }
+}
+# Sessions live in the database (shared by every worker) and are read through the cache.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # Sessions: end after SESSION_IDLE_MINUTES without activity (IdleLogoutMiddleware), and after 12 h regardless.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
 SESSION_COOKIE_AGE = 12 * 60 * 60

@@ -7,9 +7,12 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit.models import Action
@@ -21,6 +24,7 @@ from clinic.workups.models import AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
 
 logger = logging.getLogger(__name__)
+PLAN_BODY_CACHE_SECONDS = 60 * 60
 SKIP_KEYS = {"csrfmiddlewaretoken", "version", "step_version", "editor"}
 
 
@@ -370,17 +374,34 @@ def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         patient_public_id=workup.patient.public_id,
         detail={"workup": str(workup.public_id)},
     )
+    acknowledgements = _titled(workup.acknowledgements.all())
     context = {
         "workup": workup,
         "patient": workup.patient,
         "signed": signed,
         "plan": plan,
-        "view": presenters.plan_view(plan, role),
         "role": role,
         "can_sign": services.can_sign(request.user, workup) and workup.status != Status.SIGNED,
         "can_submit": workup.status == Status.DRAFT,
-        "acknowledgements": _titled(workup.acknowledgements.all()),
+        "acknowledgements": acknowledgements,
     }
+    # The body (red flags, steps, drugs, derived values, missing) depends only on the plan, the role, the
+    # acknowledgements and the knowledge base: render it once per version and keep it in the process cache.
+    key = ":".join(
+        [
+            "plan-body",
+            f"{workup.public_id}:signed" if signed else f"{workup.public_id}:v{workup.version}",
+            str(role),
+            str(len(acknowledgements)),
+            presenters.load_knowledge().content_hash[:12],
+        ]
+    )
+    plan_body = cache.get(key)
+    if plan_body is None:
+        body_context = {**context, "view": presenters.plan_view(plan, role)}
+        plan_body = render_to_string("workups/plan.html#plan-body", body_context, request=request)
+        cache.set(key, plan_body, PLAN_BODY_CACHE_SECONDS)
+    context["plan_body"] = mark_safe(plan_body)  # rendered by our own template above, autoescaped
     return render(request, "workups/plan.html", context)
 
 

@@ -33,7 +33,10 @@ _mrn = itertools.count(1000)
 
 @pytest.fixture(autouse=True)
 def _fast_tests(settings: Any) -> None:
+    from django.core.cache import cache
+
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()  # the per-process cache must not carry rendered pages from one test's database to the next
 
 
 @pytest.fixture

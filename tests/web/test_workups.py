@@ -396,3 +396,22 @@ def test_resume_goes_to_the_first_step_not_saved(nurse: Client, workup: Workup) 
     post_step(nurse, workup, "episode", EPISODE)
     post_step(nurse, workup, "redflags", {"chest_pain": "no"})
     assert nurse.get(reverse("workups:resume", args=[workup.public_id]))["Location"] == step_url(workup, "vitals")
+
+
+def test_cached_plan_body_follows_every_change(
+    nurse: Client, workup: Workup, nephro_a: User, client_for: Callable[[User], Client]
+) -> None:
+    complete(nurse, workup)
+    workup.refresh_from_db()
+    nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
+    plan_url = reverse("workups:plan", args=[workup.public_id])
+    first = nurse.get(plan_url).content.decode()
+    assert "What you can do now" in first
+    # The nephrologist sees the other ordering, not the nurse's cached body.
+    assert "Prescription and drug decisions" in client_for(nephro_a).get(plan_url).content.decode()
+    # A changed answer and a new plan give a new body.
+    post_step(nurse, workup, "labs", {"magnesium__value": "0.9", "magnesium__unit": "mmol/L"})
+    workup.refresh_from_db()
+    nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
+    assert "0.90 mmol/L" in nurse.get(plan_url).content.decode()
+    assert "0.49 mmol/L" in first
