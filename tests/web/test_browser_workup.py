@@ -67,9 +67,20 @@ def sign_in(page: Any, base: str, username: str) -> None:
     page.wait_for_url(re.compile(r"/patients/$"))
 
 
+SMALL_TARGETS_JS = """
+() => Array.from(document.querySelectorAll(
+  'button, .btn, select, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), .form-check'
+)).filter(el => !el.classList.contains('btn-link') && el.offsetParent !== null)
+  .map(el => [el.outerHTML.slice(0, 80), el.getBoundingClientRect().height])
+  .filter(([, h]) => h < 44)
+"""
+
+
 def check_page(page: Any, name: str, console_errors: list[str]) -> None:
     page.wait_for_load_state("networkidle")
     screenshot(page, name)
+    small = page.evaluate(SMALL_TARGETS_JS)
+    assert not small, f"{name}: touch targets under 44 px: {small[:5]}"
     violations = serious_axe_violations(page)
     assert not violations, f"{name}: {violations}"
     assert not console_errors, f"{name}: {console_errors}"
