@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SQLITE_URL := sqlite:///db.sqlite3
+# Property-based fuzzing of every form and the API: the full 500 inputs per form on PostgreSQL (the production
+# database), a quicker 100 on SQLite. Override, e.g. `make test FUZZ_SQLITE=500`.
+FUZZ_POSTGRES ?= 500
+FUZZ_SQLITE ?= 100
 
 .PHONY: help install browser-deps run migrate demo test test-sqlite test-postgres lint bench bench-engine catalogue clean
 
@@ -50,11 +54,11 @@ lint: install ## ruff check
 
 test-sqlite: install browser-deps
 	@echo "=== pytest on SQLite ==="
-	DATABASE_URL=$(SQLITE_URL) CHAIRSIDE_TEST_DB=sqlite $(PY) -m pytest -q
+	DATABASE_URL=$(SQLITE_URL) CHAIRSIDE_TEST_DB=sqlite CHAIRSIDE_FUZZ_EXAMPLES=$(FUZZ_SQLITE) $(PY) -m pytest -q
 
 test-postgres: install browser-deps
 	@echo "=== pytest on PostgreSQL (throwaway cluster) ==="
-	CHAIRSIDE_TEST_DB=postgres .ci/with-postgres $(PY) -m pytest -q
+	CHAIRSIDE_TEST_DB=postgres CHAIRSIDE_FUZZ_EXAMPLES=$(FUZZ_POSTGRES) .ci/with-postgres $(PY) -m pytest -q
 
 test: install browser-deps lint test-sqlite test-postgres ## Install, lint, then run every test on SQLite and on a real PostgreSQL
 	@echo "All checks passed on SQLite and PostgreSQL."

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +11,7 @@ from django.views.decorators.http import require_POST
 from clinic.api.auth import user_from_bearer
 from clinic.audit.models import Action
 from clinic.audit.services import record
+from clinic.core.casejson import CaseJSONError, parse_case_json
 from clinic.engine import CaseError, errors_to_json, evaluate, plan_to_json
 
 JSON = "application/json"
@@ -43,15 +42,9 @@ def evaluate_view(request: HttpRequest) -> HttpResponse:
     if len(request.body) > settings.API_MAX_BODY_BYTES:  # no or wrong Content-Length header
         return _errors(413, f"The request body is over {settings.API_MAX_BODY_BYTES // 1024} KiB.")
     try:
-        data = json.loads(request.body.decode("utf-8"))
-        # Lone surrogate escapes ("\ud800") parse, but are not text: echoed in an error they cannot be encoded.
-        json.dumps(data, ensure_ascii=False, allow_nan=True).encode("utf-8")
-    except UnicodeEncodeError:
-        return _errors(400, "The body holds a lone surrogate escape (such as \\ud800), which is not text.")
-    except RecursionError:
-        return _errors(400, "The body is nested too deeply to be a case.")
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer with more than 4300 digits
-        return _errors(400, f"The body is not valid JSON ({exc.__class__.__name__}).")
+        data = parse_case_json(request.body)
+    except CaseJSONError as exc:
+        return _errors(400, str(exc))
     try:
         plan = evaluate(data)
     except CaseError as exc:

@@ -101,3 +101,9 @@ def test_repeated_failures_lock_the_account_from_that_address(nurse_a: User, set
     assert (
         AuditEvent.objects.filter(action=Action.LOGIN_FAILED, username="nurse.a").count() >= settings.AXES_FAILURE_LIMIT
     )
+
+
+def test_an_over_long_username_is_a_field_error(nurse_a: User) -> None:
+    response = Client().post(reverse("login"), {"username": "x" * 400, "password": "whatever"})
+    assert response.status_code == 200
+    assert "username" in response.context["form"].errors

@@ -161,3 +161,21 @@ def test_knowledge_catalogue_command(tmp_path: Path) -> None:
     text = target.read_text()
     for code in ("redflag.aluminium", "acute.reduce_uf", "baclofen", "R1"):
         assert code in text
+
+
+@pytest.mark.parametrize(
+    "text", ['{"schema": "\\ud800"}', "[" * 100_000 + "]" * 100_000, '{"patient": {"age_years": ' + "9" * 5000 + "}}"]
+)
+def test_cli_refuses_unreadable_json_with_exit_2_not_a_traceback(text: str, tmp_path: Path) -> None:
+    case_file = tmp_path / "case.json"
+    case_file.write_text(text)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "careplan", "evaluate", str(case_file)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-500:]
+    assert json.loads(done.stdout)["errors"][0]["message"]
+    assert "Traceback" not in done.stderr

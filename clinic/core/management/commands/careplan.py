@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from clinic.core.casejson import CaseJSONError, parse_case_json
 from clinic.engine import CaseError, errors_to_json, evaluate, plan_to_dict, plan_to_json, validate_case
 
 EXIT_INVALID = 2
@@ -78,9 +78,9 @@ class Command(BaseCommand):
     def _read_case(self, path: str) -> Any:
         try:
             with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
+                data = parse_case_json(handle.read())
             return validate_case(data)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, CaseJSONError) as exc:
             raise CommandError(f"Cannot read a case from {path}: {exc}") from exc
         except CaseError as exc:
             raise CommandError(errors_to_json(exc.errors)) from exc
@@ -97,11 +97,9 @@ class Command(BaseCommand):
         except UnicodeDecodeError:
             self._fail([{"field": "", "message": f"{path} is not UTF-8 text."}])
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            self._fail(
-                [{"field": "", "message": f"Not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}."}]
-            )
+            data = parse_case_json(text)
+        except CaseJSONError as exc:
+            self._fail([{"field": "", "message": str(exc)}])
         try:
             plan = evaluate(data)
         except CaseError as exc:
