@@ -48,6 +48,18 @@ class StepProblem:
     errors: dict[str, list[str]]
 
 
+def _audit(action: str, workup: Workup, user: User, request: Any, workup_id: Any = None, **detail: Any) -> None:
+    """One audit event about a workup: its patient (opaque id), unit, and codes only in the detail."""
+    record(
+        action,
+        request=request,
+        user=user,
+        unit=workup.patient.unit,
+        patient_public_id=workup.patient.public_id,
+        detail={"workup": str(workup_id or workup.public_id), **detail},
+    )
+
+
 def start_workup(patient: Patient, user: User, request: Any = None) -> Workup:
     workup = Workup.objects.create(patient=patient, created_by=user, updated_by=user, answers=initial_answers(patient))
     record(
@@ -155,14 +167,7 @@ def save_step(
     editor: str = "",
 ) -> Workup:
     fresh = _save_step_state(workup, slug, step_version, editor, user, answers=answers, draft=None)
-    record(
-        Action.STEP_SAVE,
-        request=request,
-        user=user,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(workup.public_id), "step": slug},
-    )
+    _audit(Action.STEP_SAVE, workup, user, request, step=slug)
     return fresh
 
 
@@ -192,14 +197,7 @@ def unacknowledged_emergencies(workup: Workup, plan: CarePlan | None) -> list[An
 
 def acknowledge(workup: Workup, code: str, reason: str, user: User, request: Any = None) -> Acknowledgement:
     ack = Acknowledgement.objects.create(workup=workup, code=code, reason=reason, user=user)
-    record(
-        Action.RED_FLAG_ACK,
-        request=request,
-        user=user,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(workup.public_id), "code": code, "reason": reason},
-    )
+    _audit(Action.RED_FLAG_ACK, workup, user, request, code=code, reason=reason)
     return ack
 
 
@@ -260,14 +258,7 @@ def make_plan(workup: Workup, expected_version: int, user: User, request: Any = 
         uf_rate_ml_kg_h=plan.derived.uf_rate_ml_kg_h,
         idwg_percent=plan.derived.idwg_percent,
     )
-    record(
-        Action.PLAN_MAKE,
-        request=request,
-        user=user,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(workup.public_id), "red_flags": [f.code for f in plan.red_flags]},
-    )
+    _audit(Action.PLAN_MAKE, workup, user, request, red_flags=[f.code for f in plan.red_flags])
     return fresh
 
 
@@ -279,14 +270,7 @@ def submit(workup: Workup, expected_version: int, user: User, request: Any = Non
     fresh = _locked_update(
         workup, expected_version, user, status=Status.AWAITING_REVIEW, submitted_by=user, submitted_at=timezone.now()
     )
-    record(
-        Action.PLAN_SUBMIT,
-        request=request,
-        user=user,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(workup.public_id)},
-    )
+    _audit(Action.PLAN_SUBMIT, workup, user, request)
     return fresh
 
 
@@ -313,14 +297,7 @@ def sign(workup: Workup, expected_version: int, user: User, request: Any = None)
         signed_by=user,
         submitted_by=fresh.submitted_by,
     )
-    record(
-        Action.PLAN_SIGN,
-        request=request,
-        user=user,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(workup.public_id)},
-    )
+    _audit(Action.PLAN_SIGN, workup, user, request)
     return snapshot
 
 
@@ -331,12 +308,5 @@ def revise(workup: Workup, user: User, request: Any = None) -> Workup:
     new = Workup.objects.create(
         patient=workup.patient, created_by=user, updated_by=user, answers=workup.answers, revises=workup
     )
-    record(
-        Action.PLAN_REVISE,
-        request=request,
-        user=user,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(new.public_id), "revises": str(workup.public_id)},
-    )
+    _audit(Action.PLAN_REVISE, workup, user, request, workup_id=new.public_id, revises=str(workup.public_id))
     return new
