@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clinic.core import codes
-from clinic.engine import load_knowledge
+from clinic.engine import CarePlan, load_knowledge
 from clinic.engine.units import UnitError, check_plausible, classify, format_si, from_si, to_si
 
 NEPHROLOGIST_FIRST = ("prescription", "electrolytes", "medications", "pharmacotherapy")
@@ -49,6 +49,16 @@ def sources_for(ids: list[str]) -> list[dict[str, str | None]]:
     return [
         {"id": rid, "title": refs[rid].title if rid in refs else rid, "url": refs[rid].url if rid in refs else None}
         for rid in ids
+    ]
+
+
+def banner_flags(plan: CarePlan | None) -> list[dict[str, str]]:
+    """The red flags raised so far, for the wizard's banner: straight from the engine's plan, nothing else."""
+    if plan is None:
+        return []
+    return [
+        {"code": f.code, "urgency": f.urgency, "title": f.title, "css": URGENCY_CLASS.get(f.urgency, "secondary")}
+        for f in plan.red_flags
     ]
 
 

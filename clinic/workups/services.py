@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.http import QueryDict
 from django.utils import timezone
 
 from clinic.accounts.models import Role, User
@@ -61,7 +62,7 @@ def _audit(action: str, workup: Workup, user: User, request: Any, workup_id: Any
 
 
 def start_workup(patient: Patient, user: User, request: Any = None) -> Workup:
-    workup = Workup.objects.create(patient=patient, created_by=user, updated_by=user, answers=initial_answers(patient))
+    workup = Workup.objects.create(patient=patient, created_by=user, updated_by=user, answers={})
     record(
         Action.WORKUP_CREATE,
         request=request,
@@ -71,11 +72,6 @@ def start_workup(patient: Patient, user: User, request: Any = None) -> Workup:
         detail={"workup": str(workup.public_id)},
     )
     return workup
-
-
-def initial_answers(patient: Patient) -> dict[str, Any]:
-    """Nothing is pre-answered; prefill happens in the forms (see ``prefill``)."""
-    return {}
 
 
 def prefill(workup: Workup, slug: str) -> dict[str, Any]:
@@ -220,27 +216,18 @@ def revalidate(workup: Workup) -> list[StepProblem]:
 
 def bound_form(slug: str, initial: dict[str, Any], unit_system: str) -> Any:
     """Bind a step form to saved answers, as if they had been posted again."""
-    form_class = BY_SLUG[slug].form_class
-    data: dict[str, Any] = {}
+    query = QueryDict(mutable=True)
     for key, value in initial.items():
         if value is None:
             continue
         if isinstance(value, bool):
-            data[key] = "yes" if value else "no"
+            query[key] = "yes" if value else "no"
         elif isinstance(value, list):
-            data[key] = [str(v) for v in value]
+            query.setlist(key, [str(v) for v in value])
         else:
-            data[key] = str(value)
+            query[key] = str(value)
     kwargs = {"unit_system": unit_system} if slug == "labs" else {}
-    from django.http import QueryDict
-
-    query = QueryDict(mutable=True)
-    for key, value in data.items():
-        if isinstance(value, list):
-            query.setlist(key, value)
-        else:
-            query[key] = value
-    return form_class(query, **kwargs)
+    return BY_SLUG[slug].form_class(query, **kwargs)
 
 
 def make_plan(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:

@@ -11,14 +11,15 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit.models import Action
 from clinic.audit.services import record
+from clinic.engine import CaseError, evaluate
 from clinic.patients.models import Patient
 from clinic.workups import presenters, services
+from clinic.workups.case import build_case
 from clinic.workups.forms import AcknowledgeForm, DialysisForm
 from clinic.workups.models import AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
@@ -93,7 +94,7 @@ def _step_context(request: HttpRequest, workup: Workup, slug: str, form: Any, **
         "step_number": [s.slug for s in steps].index(slug) + 1 if slug in {s.slug for s in steps} else 1,
         "form": form,
         "previous": previous,
-        "flags": presenters.plan_view(presenters_plan(plan), _role(request, workup))["flags"] if plan else [],
+        "flags": presenters.banner_flags(plan),
         "emergencies": services.unacknowledged_emergencies(workup, plan),
         "ack_reasons": AckReason.choices,
         "has_draft": slug in workup.drafts,
@@ -114,12 +115,6 @@ def _step_context(request: HttpRequest, workup: Workup, slug: str, form: Any, **
     return context
 
 
-def presenters_plan(plan: Any) -> dict[str, Any]:
-    from clinic.engine import plan_to_dict
-
-    return plan_to_dict(plan)
-
-
 def _role(request: HttpRequest, workup: Workup) -> str | None:
     return request.user.role_in(workup.patient.unit_id)
 
@@ -135,9 +130,6 @@ def _derived_for(workup: Workup, data: Any, initial: dict[str, Any]) -> list[pre
     form = DialysisForm(data if data is not None else services.bound_form("dialysis", initial, "SI").data)
     answers = dict(workup.answers)
     answers["dialysis"] = form.to_answers() if form.is_valid() else {}
-    from clinic.engine import CaseError, evaluate
-    from clinic.workups.case import build_case
-
     try:
         plan = evaluate(build_case(workup.patient, answers, workup.created_at.date()))
     except CaseError as exc:
@@ -279,7 +271,7 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
         "workup": workup,
         "state": state,
         "step_version": workup.step_version(slug),
-        "flags": presenters.plan_view(presenters_plan(plan), _role(request, workup))["flags"] if plan else [],
+        "flags": presenters.banner_flags(plan),
     }
     response = render(request, "workups/step.html#autosave-response", context, status=status)
     if status == 409:
@@ -450,7 +442,3 @@ def revise_view(request: HttpRequest, public_id: str) -> HttpResponse:
         return redirect("workups:plan", public_id=workup.public_id)
     messages.info(request, "A new version was started from the signed plan. The signed version stays as it was.")
     return redirect("workups:step", public_id=new.public_id, slug="review")
-
-
-def step_url(workup: Workup, slug: str) -> str:
-    return reverse("workups:step", kwargs={"public_id": workup.public_id, "slug": slug})

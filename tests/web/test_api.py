@@ -99,7 +99,7 @@ def test_each_call_is_audited_without_the_case_body(token: str, nurse_a: User) -
     post(json.dumps(typical_case()), token)
     event = AuditEvent.objects.get(action=Action.API_EVALUATE)
     assert event.user == nurse_a
-    assert "redflag" in json.dumps(event.detail) or event.detail["red_flags"] == []
+    assert event.detail["red_flags"] and all(code.startswith("redflag.") for code in event.detail["red_flags"])
     assert "sevelamer" not in json.dumps(event.detail) and "age_years" not in json.dumps(event.detail)
 
 
