@@ -64,6 +64,14 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, Any]:
             host = query.pop("host")[0]
         for key, values in query.items():
             options[key] = values[0]
+        # Bind parameters on the server so psycopg prepares the statements a connection repeats: PostgreSQL
+        # then plans each page's queries once per connection instead of on every request (a care plan page's
+        # seven-table join took 2.2 ms to plan and 0.2 ms to run). ``?server_side_binding=false`` turns it off.
+        options["server_side_binding"] = str(options.get("server_side_binding", "true")).lower() not in FALSE_WORDS
+        if options["server_side_binding"]:
+            # psycopg prepares a statement after this many runs on a connection (Django's default is never).
+            threshold = str(options.get("prepare_threshold", "5"))
+            options["prepare_threshold"] = None if threshold.lower() in FALSE_WORDS | {"none"} else int(threshold)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),

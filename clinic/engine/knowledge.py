@@ -240,12 +240,19 @@ class Knowledge:
 # --------------------------------------------------------------------------------------------- loading
 
 _cache: dict[str, Knowledge] = {}
+_default: list[Knowledge] = []  # the default directory's knowledge, without resolving its path on every call
 _lock = threading.Lock()
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
     """Load and validate the knowledge directory (default ``clinic/knowledge``). Cached per process."""
-    directory = Path(path) if path is not None else DEFAULT_DIR
+    if path is None:
+        if _default:
+            return _default[0]
+        knowledge = load_knowledge(DEFAULT_DIR)
+        _default[:] = [knowledge]
+        return knowledge
+    directory = Path(path)
     key = str(directory.resolve())
     cached = _cache.get(key)
     if cached is not None:
@@ -261,6 +268,7 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _default.clear()
 
 
 def _req(table: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:

@@ -69,3 +69,15 @@ def test_signed_plans_cannot_be_changed_with_raw_sql(scoped_objects: dict) -> No
     ):
         with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [signed_id])
+
+
+def test_repeated_queries_are_prepared_once_per_connection(unit_a: Unit) -> None:
+    """Settings bind parameters server-side so psycopg prepares a statement a connection keeps repeating:
+    PostgreSQL then plans a page's joins once per connection instead of on every request."""
+    require_postgres()
+    for _ in range(8):
+        list(Patient.objects.filter(unit=unit_a).select_related("unit")[:5])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("patients_patient" in sql and "accounts_unit" in sql for sql in statements), statements

@@ -108,3 +108,18 @@ def test_database_url_parsing(url: str, expected: dict[str, Any]) -> None:
 def test_database_url_rejects_unknown_scheme() -> None:
     with pytest.raises(ValueError, match="not supported"):
         parse_database_url("mysql://x/y", Path("/base"))
+
+
+@pytest.mark.parametrize(
+    ("query", "binding", "threshold"),
+    [
+        ("", True, 5),
+        ("?prepare_threshold=2", True, 2),
+        ("?prepare_threshold=none", True, None),
+        ("?server_side_binding=false", False, None),
+    ],
+)
+def test_database_url_prepares_statements_unless_told_not_to(query: str, binding: bool, threshold: int | None) -> None:
+    options = parse_database_url(f"postgres://db.example/chairside{query}", Path("/base"))["OPTIONS"]
+    assert options["server_side_binding"] is binding
+    assert options.get("prepare_threshold") == threshold
