@@ -57,8 +57,17 @@ def _write(environment: Any, **_: Any) -> None:
     out = os.environ.get("CHAIRSIDE_BENCH_OUT")
     if not out:
         return
-    result = {}
+    from locust.stats import StatsEntry
+
+    # A journey may mix methods under one name (the patient list GETs pages and POSTs searches): locust keeps
+    # one entry per (name, method), so merge them or the journey's throughput is under-reported.
+    merged: dict[str, Any] = {}
     for entry in environment.stats.entries.values():
+        if entry.name not in merged:
+            merged[entry.name] = StatsEntry(environment.stats, entry.name, "ALL", use_response_times_cache=False)
+        merged[entry.name].extend(entry)
+    result = {}
+    for entry in merged.values():
         statuses = {str(code): n for (name, code), n in STATUS.items() if name == entry.name}
         errors = sum(n for (name, code), n in STATUS.items() if name == entry.name and not 200 <= code < 400)
         result[entry.name] = {

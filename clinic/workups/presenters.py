@@ -44,14 +44,6 @@ def derived_values(derived: Mapping[str, Any]) -> list[DerivedValue]:
     return rows
 
 
-def sources_for(ids: list[str]) -> list[dict[str, str | None]]:
-    refs = load_knowledge().references
-    return [
-        {"id": rid, "title": refs[rid].title if rid in refs else rid, "url": refs[rid].url if rid in refs else None}
-        for rid in ids
-    ]
-
-
 def banner_flags(plan: CarePlan | None) -> list[dict[str, str]]:
     """The red flags raised so far, for the wizard's banner: straight from the engine's plan, nothing else."""
     if plan is None:
@@ -71,15 +63,11 @@ def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
             {
                 **action,
                 "shown_text": (action.get("nurse_text") or action["text"]) if role == "nurse" else action["text"],
-                "source_list": sources_for(action.get("sources", [])),
             }
             for action in step["actions"]
         ]
         steps.append({**step, "actions": actions})
-    flags = [
-        {**flag, "css": URGENCY_CLASS.get(flag["urgency"], "secondary"), "source_list": sources_for(flag["sources"])}
-        for flag in plan.get("red_flags", [])
-    ]
+    flags = [{**flag, "css": URGENCY_CLASS.get(flag["urgency"], "secondary")} for flag in plan.get("red_flags", [])]
     if role == "nurse":
         start_here = [a for s in steps for a in s["actions"] if a["who"] == "nurse"]
         start_title = "What you can do now (within standing orders)"
@@ -91,7 +79,6 @@ def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
     drugs = [
         {
             **drug,
-            "source_list": sources_for(drug.get("sources", [])),
             "name": drug.get("name") or k.drug_names.get(drug["drug"], drug["drug"]),
         }
         for drug in plan.get("drugs", [])
