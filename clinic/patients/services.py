@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.utils import timezone
 
 from clinic.core import codes
 from clinic.engine.units import classify, format_si
@@ -17,6 +20,15 @@ class LabRow:
     as_entered: str
     si_text: str
     badge: str | None  # "low" | "normal" | "high" | None (no reference range)
+    taken_text: str  # "3 Nov 2026 14:05" in the server's time zone (Django's "j M Y H:i", without its cost)
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_datetime(moment: datetime.datetime) -> str:
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} {local.hour:02d}:{local.minute:02d}"
 
 
 def lab_row(lab: LabResult) -> LabRow:
@@ -26,6 +38,7 @@ def lab_row(lab: LabResult) -> LabRow:
         as_entered=f"{lab.value.normalize():f} {lab.unit}",
         si_text=format_si(lab.analyte, lab.value_si),
         badge=classify(lab.analyte, lab.value_si),
+        taken_text=short_datetime(lab.taken_at),
     )
 
 
