@@ -21,7 +21,7 @@ from clinic.patients.models import Patient
 from clinic.workups import presenters, services
 from clinic.workups.case import build_case
 from clinic.workups.forms import AcknowledgeForm, DialysisForm
-from clinic.workups.models import AckReason, Status, Workup
+from clinic.workups.models import Acknowledgement, AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ SKIP_KEYS = {"csrfmiddlewaretoken", "version", "step_version", "editor"}
 def _workup_for(request: HttpRequest, public_id: object) -> Workup:
     queryset = (
         Workup.objects.for_user(request.user)
-        .select_related("patient__unit", "created_by", "submitted_by", "revises")
+        .select_related("patient__unit", "created_by")
         .prefetch_related("acknowledgements__user")
     )
     return get_object_or_404(queryset, public_id=public_id)
@@ -338,19 +338,18 @@ def make_plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("workups:plan", public_id=workup.public_id)
 
 
-# The care plan page shows the plan, never the answers: leave the large JSON columns it does not read (and the
-# revised workup's) in the database, and fetch the signed snapshot and its signer in the same query.
+# The care plan page shows the plan, never the answers: leave the large JSON columns it does not read in the
+# database, and fetch the signed snapshot and its signer in the same query. Every join here costs ORM time on
+# each view, so only what the page shows is joined (a revision is shown from ``revises_id`` alone).
 PLAN_PAGE_DEFERRED = ("answers", "drafts", "case_json", "step_meta", "signed_plan__case_json")
-PLAN_PAGE_DEFERRED += tuple(f"revises__{name}" for name in ("answers", "drafts", "case_json", "plan_json", "step_meta"))
 
 
 @require_GET
 def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
     queryset = (
         Workup.objects.for_user(request.user)
-        .select_related("patient__unit", "created_by", "submitted_by", "revises", "signed_plan__signed_by")
+        .select_related("patient__unit", "created_by", "signed_plan__signed_by")
         .defer(*PLAN_PAGE_DEFERRED)
-        .prefetch_related("acknowledgements__user")
     )
     workup = get_object_or_404(queryset, public_id=public_id)
     signed = getattr(workup, "signed_plan", None) if workup.is_signed else None
@@ -366,7 +365,7 @@ def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         patient_public_id=workup.patient.public_id,
         detail={"workup": str(workup.public_id)},
     )
-    acknowledgements = _titled(workup.acknowledgements.all())
+    acknowledgements = _titled(Acknowledgement.objects.filter(workup=workup).select_related("user"))
     context = {
         "workup": workup,
         "patient": workup.patient,
