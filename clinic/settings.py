@@ -92,7 +92,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses sign-in while an account/address pair is locked out
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, loading the signed-in user with their memberships in one query (clinic/accounts/backends.py)
+    "clinic.accounts.backends.MembershipsModelBackend",
 ]
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for the same username from the same

@@ -6,11 +6,13 @@ import time
 from collections.abc import Callable
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.accounts.middleware import LAST_SEEN_KEY
-from clinic.accounts.models import Unit, User
+from clinic.accounts.models import Membership, Unit, User
 from clinic.audit.models import Action, AuditEvent
 from clinic.patients.models import Patient
 from tests.web.conftest import PASSWORD
@@ -107,3 +109,34 @@ def test_an_over_long_username_is_a_field_error(nurse_a: User) -> None:
     response = Client().post(reverse("login"), {"username": "x" * 400, "password": "whatever"})
     assert response.status_code == 200
     assert "username" in response.context["form"].errors
+
+
+def test_signed_in_user_and_memberships_load_in_one_query(
+    client: Client, nurse_a: User, unit_a: Unit, unit_b: Unit
+) -> None:
+    Membership.objects.create(user=nurse_a, unit=unit_b, role="nephrologist")
+    client.force_login(nurse_a)
+    client.get(reverse("patients:list"))  # the first request stamps the session's activity
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("patients:list")).status_code == 200
+    user_queries = [q["sql"] for q in ctx.captured_queries if '"accounts_user"' in q["sql"]]
+    membership_queries = [q["sql"] for q in ctx.captured_queries if '"accounts_membership"' in q["sql"]]
+    assert len(user_queries) == 1 and membership_queries == user_queries, ctx.captured_queries
+    assert sorted(m.unit.code for m in User.objects.get(pk=nurse_a.pk).cached_memberships()) == sorted(
+        [unit_a.code, unit_b.code]
+    )
+
+
+def test_membership_changes_and_deactivation_apply_on_the_next_request(
+    client: Client, nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient]
+) -> None:
+    patient = make_patient(unit_a)
+    client.force_login(nurse_a)
+    url = reverse("patients:detail", args=[patient.public_id])
+    assert client.get(url).status_code == 200
+    Membership.objects.filter(user=nurse_a).delete()  # revoked: the user has no membership at all now
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("patients:list")).status_code == 200  # still signed in, sees no patients
+    User.objects.filter(pk=nurse_a.pk).update(is_active=False)
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
