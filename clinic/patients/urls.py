@@ -12,4 +12,5 @@ urlpatterns = [
     path("<uuid:public_id>/", views.patient_detail, name="detail"),
     path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),
     path("<uuid:public_id>/labs/", views.lab_create, name="lab-create"),
+    path("<uuid:public_id>/labs/history/", views.lab_history, name="lab-history"),
 ]

@@ -73,12 +73,30 @@ def _detail_context(patient: Patient, lab_form: LabResultForm) -> dict[str, obje
         "patient": patient,
         "workups": workups,
         "trends": trend_charts(patient, workups),
-        "labs": lab_rows(labs),
+        "lab_count": len(labs),
         "latest": latest_labs(labs),
         "condition_names": codes.names("conditions", patient.conditions),
         "medication_names": codes.names("medications", patient.medications),
         "lab_form": lab_form,
     }
+
+
+@require_GET
+def lab_history(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The patient's most recent results, newest first: the patient page fetches it (htmx) when its list is opened."""
+    patient = _patient_for(request, public_id)
+    record(
+        Action.PATIENT_VIEW,
+        request=request,
+        unit=patient.unit,
+        patient_public_id=patient.public_id,
+        detail={"section": "lab history"},
+    )
+    context = {"patient": patient, "labs": lab_rows(patient.lab_results.all()[:LAB_HISTORY])}
+    template = "patients/lab_history.html#table" if request.htmx else "patients/lab_history.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -111,6 +111,7 @@ def test_other_units_patient_is_404_everywhere(
     assert client.get(reverse("patients:edit", args=[theirs.public_id])).status_code == 404
     assert client.post(reverse("patients:edit", args=[theirs.public_id]), valid_form()).status_code == 404
     assert client.post(reverse("patients:lab-create", args=[theirs.public_id]), {}).status_code == 404
+    assert client.get(reverse("patients:lab-history", args=[theirs.public_id])).status_code == 404
     theirs.refresh_from_db()
     assert theirs.given_name == "Pat"
 
@@ -271,3 +272,28 @@ def test_bad_lab_input_gets_a_field_message(
     assert response.status_code == 400
     assert field in response.context["lab_form"].errors
     assert not LabResult.objects.exists()
+
+
+def test_lab_history_is_fetched_when_opened_and_audited(
+    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
+) -> None:
+    patient = make_patient(unit_a)
+    now = timezone.now()
+    for day in range(12):
+        LabResult.objects.create(
+            patient=patient, analyte="potassium", value=4 + day / 10, unit="mmol/L", value_si=4 + day / 10,
+            taken_at=now - timezone.timedelta(days=day),
+        )  # fmt: skip
+    client = client_for(nurse_a)
+    page = client.get(reverse("patients:detail", args=[patient.public_id])).content.decode()
+    history_url = reverse("patients:lab-history", args=[patient.public_id])
+    assert "All recent results (12)" in page and f'hx-get="{history_url}"' in page
+    assert '<th scope="col">Source</th>' not in page  # the history table comes only when opened
+    fragment = client.get(history_url, headers={"HX-Request": "true"})
+    body = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in body and body.count("<tr>") == 13  # header + 12
+    assert "5.1 mmol/L" in body and "<caption" in body
+    full = client.get(history_url).content.decode()
+    assert "<html" in full and "All recent results" in full and full.count("<tr>") == 13
+    views = AuditEvent.objects.filter(action=Action.PATIENT_VIEW, patient_public_id=patient.public_id)
+    assert [e.detail for e in views.order_by("id")][1:] == [{"section": "lab history"}] * 2
