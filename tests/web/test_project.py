@@ -123,3 +123,12 @@ def test_database_url_prepares_statements_unless_told_not_to(query: str, binding
     options = parse_database_url(f"postgres://db.example/chairside{query}", Path("/base"))["OPTIONS"]
     assert options["server_side_binding"] is binding
     assert options.get("prepare_threshold") == threshold
+
+
+def test_database_url_pools_connections_unless_told_not_to() -> None:
+    pooled = parse_database_url("postgres://db.example/chairside?pool_max_size=20", Path("/base"))
+    assert pooled["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 20, "timeout": 10.0}
+    assert pooled["CONN_MAX_AGE"] == 0 and pooled["CONN_HEALTH_CHECKS"] is False
+    persistent = parse_database_url("postgres://db.example/chairside?pool=off", Path("/base"))
+    assert "pool" not in persistent["OPTIONS"]
+    assert persistent["CONN_MAX_AGE"] == 60 and persistent["CONN_HEALTH_CHECKS"] is True
