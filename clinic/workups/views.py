@@ -29,12 +29,12 @@ PLAN_BODY_CACHE_SECONDS = 60 * 60
 SKIP_KEYS = {"csrfmiddlewaretoken", "version", "step_version", "editor"}
 
 
-def _workup_for(request: HttpRequest, public_id: object) -> Workup:
-    queryset = (
-        Workup.objects.for_user(request.user)
-        .select_related("patient__unit", "created_by")
-        .prefetch_related("acknowledgements__user")
-    )
+def _workup_for(request: HttpRequest, public_id: object, *, acknowledgements: bool = True) -> Workup:
+    """The workup, if it belongs to one of the user's units (404 otherwise). The htmx endpoints that never show
+    or check emergency acknowledgements pass ``acknowledgements=False`` and save a query per keystroke."""
+    queryset = Workup.objects.for_user(request.user).select_related("patient__unit", "created_by")
+    if acknowledgements:
+        queryset = queryset.prefetch_related("acknowledgements__user")
     return get_object_or_404(queryset, public_id=public_id)
 
 
@@ -248,7 +248,7 @@ def _conflict(request: HttpRequest, exc: services.ConflictError, form: Any) -> H
 def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpResponse:
     if slug not in BY_SLUG or slug == "review":
         raise Http404("No such step.")
-    workup = _workup_for(request, public_id)
+    workup = _workup_for(request, public_id, acknowledgements=False)
     if not workup.is_editable:
         return HttpResponse("This plan is signed; changes are not saved.", status=409)
     form = _form(workup, slug, request.POST)
@@ -281,7 +281,7 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
 
 @require_POST
 def lab_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
-    _workup_for(request, public_id)  # scope check
+    _workup_for(request, public_id, acknowledgements=False)  # scope check
     analyte = request.POST.get("analyte", "")
     if analyte not in presenters.load_knowledge().analytes:
         return HttpResponse("Unknown test.", status=400, content_type="text/plain")
@@ -293,7 +293,7 @@ def lab_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_POST
 def dialysis_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
-    workup = _workup_for(request, public_id)
+    workup = _workup_for(request, public_id, acknowledgements=False)
     return render(request, "workups/step.html#derived", {"derived": _derived_for(workup, request.POST, {})})
 
 
