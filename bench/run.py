@@ -23,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.error
@@ -166,10 +167,14 @@ def machine(env: dict[str, str]) -> dict[str, Any]:
     memory_kb = 0
     with contextlib.suppress(OSError, AttributeError):
         memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     return {
         "cores": os.cpu_count(),
         "memory_gb": round(memory_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
+        # A CPython built without PGO/LTO (pyenv's default) runs Django noticeably slower than a distribution build.
+        "python_optimized": "--enable-optimizations" in str(sysconfig.get_config_var("CONFIG_ARGS") or ""),
+        "commit": commit.stdout.strip() or "unknown",
         "postgres": pg,
         "platform": platform.platform(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
