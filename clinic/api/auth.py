@@ -22,8 +22,9 @@ def user_from_bearer(request: HttpRequest) -> User | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    token = ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(raw.strip())).first()
-    if token is None:
+    try:  # key_hash is unique: a plain get, without .first()'s ORDER BY
+        token = ApiToken.objects.active().select_related("user").get(key_hash=hash_token(raw.strip()))
+    except ApiToken.DoesNotExist:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
