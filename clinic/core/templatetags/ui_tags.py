@@ -1,4 +1,7 @@
-"""Small, hot pieces of markup rendered once per process and reused (a patient page shows ~60 lab badges)."""
+"""Hot pieces of markup, rendered in Python or once per process: lab badges, the wizard's choice buttons, and
+plain form fields in crispy-bootstrap5's markup. Each gives exactly the HTML of the template it stands in for
+(tests/web/test_fast_fields.py holds them to it); they exist because those templates, included dozens of times
+per page, were most of the wizard's and patient page's rendering time (docs/performance.md)."""
 
 from __future__ import annotations
 
