@@ -240,20 +240,14 @@ class Knowledge:
 # --------------------------------------------------------------------------------------------- loading
 
 _cache: dict[str, Knowledge] = {}
-_default: list[Knowledge] = []  # the default directory's knowledge, without resolving its path on every call
 _lock = threading.Lock()
+_DEFAULT_KEY = str(DEFAULT_DIR)  # already resolved: pages call load_knowledge() dozens of times per request
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
     """Load and validate the knowledge directory (default ``clinic/knowledge``). Cached per process."""
-    if path is None:
-        if _default:
-            return _default[0]
-        knowledge = load_knowledge(DEFAULT_DIR)
-        _default[:] = [knowledge]
-        return knowledge
-    directory = Path(path)
-    key = str(directory.resolve())
+    directory = DEFAULT_DIR if path is None else Path(path)
+    key = _DEFAULT_KEY if path is None else str(directory.resolve())
     cached = _cache.get(key)
     if cached is not None:
         return cached
@@ -268,7 +262,6 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
-        _default.clear()
 
 
 def _req(table: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
