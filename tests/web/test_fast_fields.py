@@ -1,20 +1,24 @@
-"""The hand-written field renderers in clinic/core/templatetags/ui_tags.py must give exactly the markup they
-replace: ``|bs_field`` that of crispy-bootstrap5's ``|as_crispy_field``, ``{% choice_buttons %}`` that of the
-template include it replaced (kept below as the reference). Every field of every form is rendered unbound,
-bound empty, and bound with junk, each time with fresh forms so crispy's widget-class mutation cannot leak."""
+"""The hand-written field renderers in clinic/core/templatetags/ui_tags.py must give the markup they replace,
+as Django's assertHTMLEqual compares it (whitespace and attribute order aside): ``|bs_field`` that of
+crispy-bootstrap5's ``|as_crispy_field``, ``{% choice_buttons %}`` that of the template include it replaced
+(kept below as the reference), and our override of crispy's checkbox/radio template that of the original.
+Every field of every form is rendered unbound, bound empty and bound with junk, each time with fresh forms so
+crispy's widget-class mutation cannot leak."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django import forms
-from django.template import engines
+from django.template import Context, Engine, engines
+from django.template.backends.django import get_installed_libraries
+from django.test.html import Element, parse_html
 
 from clinic.accounts.models import Unit, User
+from clinic.core.templatetags import ui_tags
 from clinic.core.templatetags.ui_tags import bs_field, choice_buttons
 from clinic.patients.forms import LabResultForm, PatientForm
 from clinic.patients.models import Patient
@@ -37,9 +41,9 @@ CHOICE_BUTTONS_REFERENCE = (
 )
 
 
-def normalise(html: str) -> str:
-    html = re.sub(r"\s+", " ", str(html))
-    return re.sub(r"\s*([<>])\s*", r"\1", html).strip()
+def normalise(html: str) -> Element:
+    """Django's assertHTMLEqual comparison: whitespace and attribute order do not count, everything else does."""
+    return parse_html(str(html))
 
 
 def junk_for(form: forms.BaseForm) -> dict[str, Any]:
@@ -72,10 +76,17 @@ def form_makers(nurse: User, patient: Patient) -> list[Callable[..., forms.BaseF
 
 @pytest.mark.django_db
 def test_bs_field_gives_crispys_markup_for_every_field(
-    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient]
+    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fallbacks: list[str] = []
+
+    def counting_fallback(field: forms.BoundField) -> str:
+        fallbacks.append(field.name)
+        return as_crispy_field(field)
+
+    monkeypatch.setattr(ui_tags, "as_crispy_field", counting_fallback)
     patient = make_patient(unit_a)
-    fast_paths = 0
+    rendered = 0
     for make in form_makers(nurse_a, patient):
         probe = make()
         for state in ("unbound", "empty", "junk"):
@@ -85,8 +96,44 @@ def test_bs_field_gives_crispys_markup_for_every_field(
                 expected = normalise(as_crispy_field(crispy_form[name]))
                 got = normalise(bs_field(fast_form[name]))
                 assert got == expected, f"{type(probe).__name__}.{name} ({state})"
-                fast_paths += not isinstance(probe.fields[name].widget, (forms.RadioSelect, forms.CheckboxInput))
-    assert fast_paths > 100  # the comparison really exercised the hand-written path
+                rendered += 1
+    assert rendered - len(fallbacks) > 100  # the comparison really exercised the hand-written path
+    assert fallbacks  # and the fields it leaves to crispy were compared too
+
+
+def original_crispy_markup(field: forms.BoundField) -> str:
+    """``|as_crispy_field`` with crispy-bootstrap5's own templates, not this project's override of one of them."""
+    # Installed apps' templates only (no project templates/ directory), with the installed tag libraries.
+    engine = Engine(app_dirs=True, libraries=get_installed_libraries())
+    attributes: dict[str, Any] = {
+        "field": field,
+        "form_show_errors": True,
+        "form_show_labels": True,
+        "label_class": "",
+        "field_class": "",
+    }
+    helper = getattr(field.form, "helper", None)
+    if helper is not None:
+        attributes.update(helper.get_attributes("bootstrap5"))
+    return engine.get_template("bootstrap5/field.html").render(Context(attributes))
+
+
+@pytest.mark.django_db
+def test_overridden_checkbox_and_radio_template_keeps_crispys_markup(
+    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient]
+) -> None:
+    """templates/bootstrap5/layout/radio_checkbox_select.html only makes crispy's template faster."""
+    compared = 0
+    for make in form_makers(nurse_a, make_patient(unit_a)):
+        probe = make()
+        lists = [n for n, f in probe.fields.items() if isinstance(f.widget, forms.RadioSelect)]
+        for data in (None, {}, junk_for(probe)):
+            ours, theirs = make(data), make(data)
+            for name in lists:
+                expected = normalise(original_crispy_markup(theirs[name]))
+                assert normalise(as_crispy_field(ours[name])) == expected, f"{type(probe).__name__}.{name}"
+                compared += 1
+    assert compared > 20
 
 
 @pytest.mark.django_db

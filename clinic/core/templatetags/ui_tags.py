@@ -12,7 +12,7 @@ from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django import forms, template
 from django.forms import BoundField
 from django.template.loader import render_to_string
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -31,35 +31,13 @@ def lab_badge(badge: object) -> SafeString:
     return _badge_html(badge if badge in BADGES else None)  # type: ignore[arg-type]
 
 
-@register.filter
-def html_attrs(attrs: dict[str, object]) -> SafeString:
-    """`` name="value"`` pairs as crispy-bootstrap5's layout/attrs.html writes them: True gives a bare name,
-    False leaves the attribute out, anything else is shown as text and escaped."""
-    return SafeString(
-        "".join(
-            f" {escape(name)}" if value is True else f' {escape(name)}="{escape(str(value))}"'
-            for name, value in attrs.items()
-            if value is not False
-        )
-    )
-
-
-def _options(field: BoundField) -> list[tuple[str, object, str, bool]]:
-    """(id, value, label, checked) per choice, as RadioSelect's own subwidgets would give them."""
+def _options(field: BoundField) -> list[dict[str, Any]]:
+    """The field's options as RadioSelect itself computes them (ids, values, labels, which one is selected),
+    without building a subwidget per option and rendering its template."""
     widget = field.field.widget
-    if any(isinstance(label, (list, tuple)) for _, label in field.field.choices):  # option groups: Django's way
-        return [
-            (radio.id_for_label, radio.data["value"], radio.choice_label, bool(radio.data["selected"]))
-            for radio in field
-        ]
-    current = widget.format_value(field.value())
-    auto_id = field.auto_id
-    options, has_selected = [], False
-    for index, (value, label) in enumerate(field.field.choices):
-        checked = not has_selected and str(value) in current
-        has_selected |= checked
-        options.append((f"{auto_id}_{index}" if auto_id else "", value, label, checked))
-    return options
+    value = widget.format_value(field.value())
+    groups = widget.optgroups(field.html_name, value, {"id": field.auto_id} if field.auto_id else {})
+    return [option for _group, options, _index in groups for option in options]
 
 
 @register.simple_tag
@@ -79,7 +57,8 @@ def choice_buttons(field: BoundField, legend: str = "") -> SafeString:
             legend or field.label,
         )
     ]
-    for option_id, value, label, checked in _options(field):
+    for option in _options(field):
+        option_id, value = option["attrs"].get("id", ""), option["value"]
         tone = "danger" if value == "yes" else "secondary" if value == "" else "primary"
         parts.append(
             format_html(
@@ -88,10 +67,10 @@ def choice_buttons(field: BoundField, legend: str = "") -> SafeString:
                 name,
                 option_id,
                 value,
-                mark_safe(" checked") if checked else "",
+                mark_safe(" checked") if option["selected"] else "",
                 tone,
                 option_id,
-                label,
+                option["label"],
             )
         )
     parts.append("</div>")
