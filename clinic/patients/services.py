@@ -23,12 +23,9 @@ class LabRow:
     taken_text: str  # "3 Nov 2026 14:05" in the server's time zone (Django's "j M Y H:i", without its cost)
 
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def short_datetime(moment: datetime.datetime) -> str:
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year} {local.hour:02d}:{local.minute:02d}"
+    return f"{local.day} {local:%b %Y %H:%M}"  # %b as in clinic/printing/context.py (the server's C locale)
 
 
 def lab_row(lab: LabResult) -> LabRow:

@@ -8,7 +8,7 @@ include for each item was about a third of the care plan body's time, so the res
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Iterable
 
 from django import template
@@ -19,25 +19,17 @@ from clinic.engine import load_knowledge
 
 register = template.Library()
 
-MAX_ENTRIES = 4096  # distinct (evidence, ids) pairs: a few hundred in practice
-_rendered: dict[tuple[str, str, tuple[str, ...]], SafeString] = {}
-_lock = threading.Lock()
+
+@functools.lru_cache(maxsize=4096)  # distinct (evidence, ids) pairs: a few hundred in practice
+def _sources_html(knowledge_hash: str, evidence: str, ids: tuple[str, ...]) -> SafeString:
+    refs = load_knowledge().references
+    items = [
+        {"id": rid, "title": refs[rid].title if rid in refs else rid, "url": refs[rid].url if rid in refs else None}
+        for rid in ids
+    ]
+    return SafeString(render_to_string("workups/_sources.html", {"items": items, "evidence": evidence}))
 
 
 @register.simple_tag
 def sources(evidence: str, ids: Iterable[str] | None) -> SafeString:
-    knowledge = load_knowledge()
-    key = (knowledge.content_hash, str(evidence), tuple(str(i) for i in ids or ()))
-    html = _rendered.get(key)
-    if html is None:
-        refs = knowledge.references
-        items = [
-            {"id": rid, "title": refs[rid].title if rid in refs else rid, "url": refs[rid].url if rid in refs else None}
-            for rid in key[2]
-        ]
-        html = SafeString(render_to_string("workups/_sources.html", {"items": items, "evidence": key[1]}))
-        with _lock:
-            if len(_rendered) >= MAX_ENTRIES:
-                _rendered.clear()
-            _rendered[key] = html
-    return html
+    return _sources_html(load_knowledge().content_hash, str(evidence), tuple(str(i) for i in ids or ()))
