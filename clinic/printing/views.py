@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
@@ -12,7 +15,7 @@ from clinic.audit.models import Action
 from clinic.audit.services import record
 from clinic.printing.context import KINDS, PAPERS, header_for_workup, print_context, workup_plan
 from clinic.printing.pdf import render_plan_pdf
-from clinic.workups.models import Workup
+from clinic.workups.models import SignedPlan, Workup
 
 
 def _options(request: HttpRequest) -> tuple[str, str] | None:
@@ -28,24 +31,40 @@ def _workup(request: HttpRequest, public_id: str) -> Workup:
     return get_object_or_404(queryset, public_id=public_id)
 
 
-@require_GET
-def plan_print(request: HttpRequest, public_id: str) -> HttpResponse:
+Printable = tuple[str, str, Workup, Mapping[str, Any], SignedPlan | None]
+
+
+def _printable(request: HttpRequest, public_id: str, doing: str) -> Printable | HttpResponse:
+    """(kind, paper, workup, plan, signed snapshot) for a print or PDF request, or the answer to give instead:
+    400 for bad options, 404 outside the user's units, back to the review step when there is no plan yet."""
     options = _options(request)
     if options is None:
         return HttpResponseBadRequest("kind must be plan or handout, and paper a4 or letter.")
-    kind, paper = options
     workup = _workup(request, public_id)
     plan, signed = workup_plan(workup)
     if plan is None:
-        messages.info(request, "Make the care plan before printing it.")
+        messages.info(request, f"Make the care plan before {doing} it.")
         return redirect("workups:step", public_id=workup.public_id, slug="review")
+    return (*options, workup, plan, signed)
+
+
+def _audit(request: HttpRequest, action: str, workup: Workup, kind: str, paper: str) -> None:
     record(
-        Action.PLAN_PRINT,
+        action,
         request=request,
         unit=workup.patient.unit,
         patient_public_id=workup.patient.public_id,
         detail={"workup": str(workup.public_id), "kind": kind, "paper": paper},
     )
+
+
+@require_GET
+def plan_print(request: HttpRequest, public_id: str) -> HttpResponse:
+    printable = _printable(request, public_id, "printing")
+    if isinstance(printable, HttpResponse):
+        return printable
+    kind, paper, workup, plan, signed = printable
+    _audit(request, Action.PLAN_PRINT, workup, kind, paper)
     context = print_context(plan, header_for_workup(workup, signed, plan), kind, paper, signed=signed is not None)
     template = "printing/handout.html" if kind == "handout" else "printing/plan.html"
     return TemplateResponse(request, template, {**context, "for_pdf": False})
@@ -53,22 +72,12 @@ def plan_print(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_GET
 def plan_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
-    options = _options(request)
-    if options is None:
-        return HttpResponseBadRequest("kind must be plan or handout, and paper a4 or letter.")
-    kind, paper = options
-    workup = _workup(request, public_id)
-    if workup_plan(workup)[0] is None:
-        messages.info(request, "Make the care plan before downloading it.")
-        return redirect("workups:step", public_id=workup.public_id, slug="review")
+    printable = _printable(request, public_id, "downloading")
+    if isinstance(printable, HttpResponse):
+        return printable
+    kind, paper, workup, _plan, _signed = printable
     pdf = render_plan_pdf(workup, kind=kind, paper=paper)
-    record(
-        Action.PLAN_PDF,
-        request=request,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(workup.public_id), "kind": kind, "paper": paper},
-    )
+    _audit(request, Action.PLAN_PDF, workup, kind, paper)
     response = HttpResponse(pdf, content_type="application/pdf")
     # No name or MRN in the file name: downloads folders are not access-controlled.
     name = f"chairside-{kind}-{workup.created_at:%Y%m%d}-{str(workup.public_id)[:8]}.pdf"
