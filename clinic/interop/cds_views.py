@@ -7,6 +7,7 @@ session, so they are exempt from the login wall and from CSRF. Discovery holds n
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
@@ -27,6 +28,17 @@ def _error(status: int, message: str) -> JsonResponse:
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="chairside-cds-hooks"'
     return response
+
+
+def _caller(request: HttpRequest, service_id: str) -> str | JsonResponse:
+    """The calling CDS client's issuer, or the answer to give instead: 404 for an unknown service, 401 when its
+    signed JWT does not verify."""
+    if service_id not in cds.HANDLERS:
+        return _error(404, f"No CDS service '{service_id}'.")
+    try:
+        return str(verify_request(request)["iss"])
+    except CdsAuthError as exc:
+        return _error(401, str(exc))
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -53,12 +65,9 @@ def discovery(request: HttpRequest) -> JsonResponse:
 @login_not_required
 @require_POST
 def service(request: HttpRequest, service_id: str) -> HttpResponse:
-    if service_id not in cds.HANDLERS:
-        return _error(404, f"No CDS service '{service_id}'.")
-    try:
-        claims = verify_request(request)
-    except CdsAuthError as exc:
-        return _error(401, str(exc))
+    issuer = _caller(request, service_id)
+    if isinstance(issuer, JsonResponse):
+        return issuer
     hook, handler = cds.HANDLERS[service_id]
     try:
         body = _json_body(request)
@@ -68,19 +77,19 @@ def service(request: HttpRequest, service_id: str) -> HttpResponse:
             raise cds.CdsRequestError("hookInstance is required.")
         if not isinstance(body.get("context"), dict) or not body["context"].get("patientId"):
             raise cds.CdsRequestError("context.patientId is required.")
-        result = handler(body, claims["iss"])
+        result = handler(body, issuer)
     except cds.CdsRequestError as exc:
         record(
             Action.CDS_CALL,
             request=request,
-            username=f"cds:{claims['iss']}"[:150],
+            username=f"cds:{issuer}"[:150],
             detail={"service": service_id, "outcome": "error", "status": exc.status},
         )
         return _error(exc.status, str(exc))
     record(
         Action.CDS_CALL,
         request=request,
-        username=f"cds:{claims['iss']}"[:150],
+        username=f"cds:{issuer}"[:150],
         detail={
             "service": service_id,
             "outcome": "ok",
@@ -96,19 +105,18 @@ def service(request: HttpRequest, service_id: str) -> HttpResponse:
 @login_not_required
 @require_POST
 def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
-    if service_id not in cds.HANDLERS:
-        return _error(404, f"No CDS service '{service_id}'.")
-    try:
-        claims = verify_request(request)
-    except CdsAuthError as exc:
-        return _error(401, str(exc))
-    issuer = str(claims["iss"])
+    issuer = _caller(request, service_id)
+    if isinstance(issuer, JsonResponse):
+        return issuer
     try:
         body = _json_body(request)
         items = body.get("feedback")
         if not isinstance(items, list) or not items:
             raise cds.CdsRequestError("feedback must be a non-empty array.")
-        rows = [_feedback_row(item, n, service_id, issuer) for n, item in enumerate(items)]
+        # The cards the feedback names, fetched in one query rather than one per item.
+        named = {_as_uuid(item.get("card")) for item in items if isinstance(item, dict)} - {None}
+        cards = {card.uuid: card for card in CdsCard.objects.filter(uuid__in=named, issuer=issuer)}
+        rows = [_feedback_row(item, n, service_id, issuer, cards) for n, item in enumerate(items)]
     except cds.CdsRequestError as exc:
         return _error(exc.status, str(exc))
     CdsFeedback.objects.bulk_create(rows)
@@ -126,7 +134,7 @@ def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
     return JsonResponse({"received": len(rows)})
 
 
-def _feedback_row(item: Any, n: int, service_id: str, issuer: str) -> CdsFeedback:
+def _feedback_row(item: Any, n: int, service_id: str, issuer: str, cards: dict[uuid.UUID, CdsCard]) -> CdsFeedback:
     where = f"feedback[{n}]"
     if not isinstance(item, dict) or not isinstance(item.get("card"), str):
         raise cds.CdsRequestError(f"{where}.card (the card uuid) is required.")
@@ -145,9 +153,8 @@ def _feedback_row(item: Any, n: int, service_id: str, issuer: str) -> CdsFeedbac
     if not isinstance(reason, dict):
         raise cds.CdsRequestError(f"{where}.overrideReason must be an object.")
     coding = reason.get("reason") or {}
-    card = CdsCard.objects.filter(uuid=item["card"] if _is_uuid(item["card"]) else None, issuer=issuer).first()
     return CdsFeedback(
-        card=card,
+        card=cards.get(_as_uuid(item["card"])),
         card_uuid=item["card"][:100],
         service_id=service_id,
         issuer=issuer[:300],
@@ -160,11 +167,8 @@ def _feedback_row(item: Any, n: int, service_id: str, issuer: str) -> CdsFeedbac
     )
 
 
-def _is_uuid(value: str) -> bool:
-    import uuid
-
+def _as_uuid(value: Any) -> uuid.UUID | None:
     try:
-        uuid.UUID(value)
+        return uuid.UUID(value) if isinstance(value, str) else None
     except ValueError:
-        return False
-    return True
+        return None

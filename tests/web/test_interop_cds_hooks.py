@@ -19,7 +19,9 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.audit.models import Action, AuditEvent
@@ -372,3 +374,18 @@ def test_feedback_records_accepted_and_overridden() -> None:
     bad = {"feedback": [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}
     assert post(path, bad).status_code == 400
     assert post(path, overridden, bearer=None).status_code == 401
+
+
+def test_feedback_for_many_cards_reads_them_in_one_query() -> None:
+    draft = _med_request("smart-MedicationRequest-103", "1292", "baclofen", status="draft")
+    (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", order_select_body(draft)))
+    item = {"card": card["uuid"].upper(), "outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}
+    unknown = {**item, "card": "not-a-uuid"}
+    with CaptureQueriesContext(connection) as ctx:
+        response = post(f"/cds-services/{ORDER_SELECT}/feedback", {"feedback": [item] * 12 + [unknown]})
+    assert response.status_code == 200 and response.json() == {"received": 13}
+    card_reads = [q for q in ctx.captured_queries if '"interop_cdscard"' in q["sql"] and "SELECT" in q["sql"]]
+    assert len(card_reads) == 1
+    linked = CdsFeedback.objects.exclude(card=None)
+    assert linked.count() == 12 and {f.card.card_key for f in linked} == {"drug.baclofen"}
+    assert CdsFeedback.objects.filter(card=None, card_uuid="not-a-uuid").count() == 1
