@@ -114,20 +114,18 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "args": CHROMIUM_ARGS, **({"executable_path": path} if path else {})}
 
 
-@pytest.fixture
-def scoped_objects(unit_a: Unit, nurse_a: User, nephro_a: User, make_patient: Callable[..., Patient]) -> dict[str, Any]:
-    """Real objects of unit A for URL walkers: a patient and a SIGNED workup (signed-only routes resolve)."""
+def create_signed_workup(patient: Patient, nurse: User, nephrologist: User, case: dict[str, Any] | None = None) -> Any:
+    """A workup whose plan (the engine's, for ``case`` or the typical case) the nephrologist has signed."""
     from django.utils import timezone
 
     from clinic.engine import evaluate, plan_to_dict
     from clinic.workups.models import SignedPlan, Status, Workup
     from tests.web.cases import typical_case
 
-    patient = make_patient(unit_a)
-    case = typical_case()
+    case = case if case is not None else typical_case()
     workup = Workup.objects.create(
         patient=patient,
-        created_by=nurse_a,
+        created_by=nurse,
         case_json=case,
         plan_json=plan_to_dict(evaluate(case)),
         plan_made_at=timezone.now(),
@@ -138,6 +136,14 @@ def scoped_objects(unit_a: Unit, nurse_a: User, nephro_a: User, make_patient: Ca
         case_json=case,
         plan_json=workup.plan_json,
         knowledge_version=workup.plan_json["knowledge_version"],
-        signed_by=nephro_a,
+        signed_by=nephrologist,
     )
+    return workup
+
+
+@pytest.fixture
+def scoped_objects(unit_a: Unit, nurse_a: User, nephro_a: User, make_patient: Callable[..., Patient]) -> dict[str, Any]:
+    """Real objects of unit A for URL walkers: a patient and a SIGNED workup (signed-only routes resolve)."""
+    patient = make_patient(unit_a)
+    workup = create_signed_workup(patient, nurse_a, nephro_a)
     return {"patient": patient, "workup": workup, "unit": unit_a, "membership": nurse_a.memberships.get()}

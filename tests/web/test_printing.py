@@ -15,7 +15,6 @@ import pytest
 import textstat
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from pypdf import PdfReader
 
 from clinic.accounts.models import Role, Unit, User
@@ -24,8 +23,9 @@ from clinic.engine import evaluate, load_knowledge, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.printing.handout import build_handout, handout_text
 from clinic.printing.pdf import StaticOnlyFetcher, render_case_pdf, render_plan_pdf
-from clinic.workups.models import SignedPlan, Status, Workup
+from clinic.workups.models import Workup
 from tests.web.cases import simple_case, typical_case, worst_case
+from tests.web.conftest import create_signed_workup
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_GRADE = 6.0
@@ -49,22 +49,7 @@ def signed_workup(
     db: None, unit_a: Unit, nurse_a: User, nephro_a: User, make_patient: Callable[..., Patient]
 ) -> Workup:
     patient = make_patient(unit_a, family_name="Kowalski", given_name="Walter", mrn="AN100361")
-    case = typical_case()
-    workup = Workup.objects.create(
-        patient=patient,
-        created_by=nurse_a,
-        case_json=case,
-        plan_json=plan_for(case),
-        plan_made_at=timezone.now(),
-        status=Status.SIGNED,
-    )
-    SignedPlan.objects.create(
-        workup=workup,
-        case_json=case,
-        plan_json=workup.plan_json,
-        knowledge_version=workup.plan_json["knowledge_version"],
-        signed_by=nephro_a,
-    )
+    workup = create_signed_workup(patient, nurse_a, nephro_a, typical_case())
     nephro_a.first_name, nephro_a.last_name = "Lukas", "Brandt"
     nephro_a.save()
     return workup
