@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +31,17 @@ settings.STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 _mrn = itertools.count(1000)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On SQLite, test in a database file rather than in memory. Django shares one in-memory connection between
+    the test and the live server's request threads, so two htmx requests at once (an autosave and a lab preview)
+    could run on the same connection and fail with "cannot start a transaction within a transaction"; with a
+    file each thread has its own connection and SQLite's locking, as in a real deployment."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(Path(tempfile.gettempdir()) / f"chairside-test-{os.getpid()}.db")
 
 
 @pytest.fixture(autouse=True)
