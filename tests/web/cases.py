@@ -58,9 +58,23 @@ def typical_case() -> dict[str, Any]:
 
 SCREEN_NO = dict.fromkeys(
     (
-        "speech_disturbance", "confusion", "myoclonus", "seizure", "arm_weakness_or_numbness", "fever",
-        "chest_pain", "palpitations", "syncope", "carpopedal_spasm", "perioral_tingling", "shivering_or_rigors",
-        "access_hand_ischaemia", "hand_clumsiness", "gait_change", "sphincter_change", "hyperreflexia_or_clonus",
+        "speech_disturbance",
+        "confusion",
+        "myoclonus",
+        "seizure",
+        "arm_weakness_or_numbness",
+        "fever",
+        "chest_pain",
+        "palpitations",
+        "syncope",
+        "carpopedal_spasm",
+        "perioral_tingling",
+        "shivering_or_rigors",
+        "access_hand_ischaemia",
+        "hand_clumsiness",
+        "gait_change",
+        "sphincter_change",
+        "hyperreflexia_or_clonus",
     ),
     False,
 )
