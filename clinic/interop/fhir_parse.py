@@ -1,0 +1,228 @@
+"""FHIR import, stage 1: read the files and validate every resource Chairside uses with fhir.resources' **R4B**
+models (R4-shaped data), plus the coded values Chairside depends on (fhir.resources does not check value sets).
+Also the small readers of FHIR elements (codings, dates, references, MRN, name) that the later stages share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+USED_TYPES = ("Patient", "Condition", "Procedure", "MedicationRequest", "MedicationStatement", "Observation")
+REFERENCE_ONLY_TYPES = ("Medication",)  # validated and used to resolve medicationReference
+MR_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+# R4 value sets for the elements Chairside reads (fhir.resources does not check coded values).
+VALUE_SETS: dict[tuple[str, str], frozenset[str]] = {
+    ("Patient", "gender"): frozenset({"male", "female", "other", "unknown"}),
+    ("Observation", "status"): frozenset(
+        {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown"}
+    ),
+    ("Procedure", "status"): frozenset(
+        {"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown"}
+    ),
+    ("MedicationRequest", "status"): frozenset(
+        {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
+    ),
+    ("MedicationStatement", "status"): frozenset(
+        {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"}
+    ),
+}
+CLINICAL_STATUS = frozenset({"active", "recurrence", "relapse", "inactive", "remission", "resolved"})
+CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+VERIFICATION_STATUS = frozenset(
+    {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+)
+LAB_STATUSES = frozenset({"final", "amended", "corrected"})
+CURRENT_MED_STATUS = {"MedicationRequest": {"active", "on-hold"}, "MedicationStatement": {"active", "intended"}}
+
+
+@dataclass
+class Item:
+    where: str
+    type: str
+    data: dict[str, Any]
+    full_url: str = ""
+
+    @property
+    def id(self) -> str:
+        return str(self.data.get("id") or "")
+
+
+def parse_files(files: Sequence[tuple[str, bytes]]) -> tuple[list[Item], Counter[str], list[str]]:
+    """Read and validate. Returns (items Chairside uses, ignored resource type counts, errors)."""
+    items: list[Item] = []
+    ignored: Counter[str] = Counter()
+    errors: list[str] = []
+    for name, raw in files:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            errors.append(f"{name}: not UTF-8 text; export the data as FHIR JSON or ndjson.")
+            continue
+        for where, obj in _json_objects(name, text, errors):
+            _collect(where, obj, "", items, ignored, errors)
+    return items, ignored, errors
+
+
+def _json_objects(name: str, text: str, errors: list[str]) -> Iterable[tuple[str, Any]]:
+    if not text.strip():
+        errors.append(f"{name}: the file is empty.")
+        return
+    try:
+        yield name, json.loads(text)
+        return
+    except json.JSONDecodeError as whole:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if len(lines) < 2:
+            errors.append(f"{name}: not valid JSON ({whole.msg} at line {whole.lineno}, column {whole.colno}).")
+            return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{name} line {number}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(f"{name} line {number}: not valid JSON ({exc.msg}, column {exc.colno}).")
+
+
+def _collect(where: str, obj: Any, full_url: str, items: list[Item], ignored: Counter[str], errors: list[str]) -> None:
+    if not isinstance(obj, dict) or not isinstance(obj.get("resourceType"), str):
+        errors.append(f"{where}: not a FHIR resource (no resourceType).")
+        return
+    rtype = obj["resourceType"]
+    if rtype == "Bundle":
+        entries = obj.get("entry", [])
+        if not isinstance(entries, list):
+            errors.append(f"{where}: Bundle.entry must be a list.")
+            return
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or "resource" not in entry:
+                continue  # entries without a resource (e.g. search links) carry nothing to import
+            _collect(
+                f"{where} entry {index}", entry["resource"], str(entry.get("fullUrl") or ""), items, ignored, errors
+            )
+        return
+    if rtype not in USED_TYPES and rtype not in REFERENCE_ONLY_TYPES:
+        try:
+            get_fhir_model_class(rtype)
+        except (KeyError, ValueError):
+            errors.append(f"{where}: '{rtype}' is not a FHIR R4 resource type.")
+            return
+        ignored[rtype] += 1
+        return
+    label = f"{where} ({rtype}/{obj.get('id', '?')})"
+    try:
+        get_fhir_model_class(rtype).model_validate(obj)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or rtype}: {e['msg']}" for e in exc.errors()[:3])
+        more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+        errors.append(f"{label}: does not validate as FHIR R4: {problems}{more}.")
+        return
+    problem = _check_codes(rtype, obj)
+    if problem:
+        errors.append(f"{label}: {problem}")
+        return
+    items.append(Item(label, rtype, obj, full_url))
+
+
+def _check_codes(rtype: str, obj: dict[str, Any]) -> str | None:
+    for (vtype, element), allowed in VALUE_SETS.items():
+        if vtype == rtype and element in obj and obj[element] not in allowed:
+            return f"{element} '{obj[element]}' is not an R4 {vtype}.{element} code."
+    if rtype == "Condition":
+        for element, allowed in (("clinicalStatus", CLINICAL_STATUS), ("verificationStatus", VERIFICATION_STATUS)):
+            for coding in (obj.get(element) or {}).get("coding", []):
+                if coding.get("code") not in allowed:
+                    return f"{element} '{coding.get('code')}' is not an R4 Condition.{element} code."
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def codings(concept: dict[str, Any] | None) -> list[tuple[str | None, str | None]]:
+    if not concept:
+        return []
+    return [(c.get("system"), c.get("code")) for c in concept.get("coding", []) if isinstance(c, dict)]
+
+
+def concept_label(concept: dict[str, Any] | None) -> str:
+    if not concept:
+        return "(no code)"
+    if concept.get("text"):
+        return str(concept["text"])
+    for coding in concept.get("coding", []):
+        if coding.get("display"):
+            return str(coding["display"])
+        if coding.get("code"):
+            return str(coding["code"])
+    return "(no code)"
+
+
+def parse_fhir_datetime(value: str | None) -> dt.datetime | None:
+    """FHIR dateTime/instant/date (YYYY, YYYY-MM, YYYY-MM-DD, or with time and zone) -> aware datetime."""
+    if not value:
+        return None
+    try:
+        if len(value) == 4:
+            return dt.datetime(int(value), 1, 1, tzinfo=dt.UTC)
+        if len(value) == 7:
+            return dt.datetime(int(value[:4]), int(value[5:7]), 1, tzinfo=dt.UTC)
+        if len(value) == 10:
+            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def date_of(value: str | None) -> dt.date | None:
+    """The calendar date as written in the source (its own time zone), not shifted to UTC."""
+    parsed = parse_fhir_datetime(value)
+    if parsed is None or value is None:
+        return None
+    return dt.date.fromisoformat(value[:10]) if len(value) >= 10 else parsed.date()
+
+
+def reference_keys(item: Item) -> set[str]:
+    """How other resources in the same import may point at this one: Type/id or the Bundle entry's fullUrl."""
+    keys = {f"{item.type}/{item.id}"} if item.id else set()
+    if item.full_url:
+        keys.add(item.full_url)
+    return keys
+
+
+def subject_ref(item: Item) -> str | None:
+    subject = item.data.get("subject") or item.data.get("patient")
+    if isinstance(subject, dict):
+        ref = subject.get("reference")
+        return str(ref) if ref else None
+    return None
+
+
+def mrn_of(patient: dict[str, Any]) -> tuple[str, str] | None:
+    for identifier in patient.get("identifier", []):
+        for coding in (identifier.get("type") or {}).get("coding", []):
+            if coding.get("system") == MR_TYPE_SYSTEM and coding.get("code") == "MR" and identifier.get("value"):
+                return str(identifier["value"]), str(identifier.get("system") or "")
+    return None
+
+
+def official_name(patient: dict[str, Any]) -> tuple[str, str] | None:
+    names = patient.get("name") or []
+    chosen = next((n for n in names if n.get("use") == "official"), names[0] if names else None)
+    if not chosen:
+        return None
+    family = str(chosen.get("family") or "").strip()
+    given = " ".join(chosen.get("given") or []).strip()
+    if not family and chosen.get("text"):
+        family = str(chosen["text"]).strip()
+    return (family, given) if family else None
