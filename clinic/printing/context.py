@@ -77,9 +77,3 @@ def print_context(plan: Mapping[str, Any], header: Header, kind: str, paper: str
         # so it still fits in three pages.
         context["compact"] = len(context["view"]["flags"]) >= COMPACT_FROM_FLAGS
     return context
-
-
-def workup_plan(workup: Workup) -> tuple[Mapping[str, Any] | None, SignedPlan | None]:
-    """The plan to print: the signed snapshot when there is one, else the latest made plan."""
-    signed = getattr(workup, "signed_plan", None) if workup.is_signed else None
-    return (signed.plan_json if signed else workup.plan_json), signed

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from clinic.printing.context import header_for_preview, header_for_workup, print_context, workup_plan
+from clinic.printing.context import header_for_preview, header_for_workup, print_context
 from clinic.workups.models import Workup
 
 BASE_URL = "https://chairside.invalid/"
@@ -56,7 +56,7 @@ def render_print_html(plan: Mapping[str, Any], context: dict[str, Any], for_pdf:
 
 
 def render_plan_pdf(workup: Workup, kind: str = "plan", paper: str = "a4") -> bytes:
-    plan, signed = workup_plan(workup)
+    plan, signed = workup.current_plan()
     if plan is None:
         raise ValueError("This workup has no care plan yet.")
     header = header_for_workup(workup, signed, plan)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from clinic.audit.models import Action
 from clinic.audit.services import record
-from clinic.printing.context import KINDS, PAPERS, header_for_workup, print_context, workup_plan
+from clinic.printing.context import KINDS, PAPERS, header_for_workup, print_context
 from clinic.printing.pdf import render_plan_pdf
 from clinic.workups.models import SignedPlan, Workup
 
@@ -41,7 +41,7 @@ def _printable(request: HttpRequest, public_id: str, doing: str) -> Printable | 
     if options is None:
         return HttpResponseBadRequest("kind must be plan or handout, and paper a4 or letter.")
     workup = _workup(request, public_id)
-    plan, signed = workup_plan(workup)
+    plan, signed = workup.current_plan()
     if plan is None:
         messages.info(request, f"Make the care plan before {doing} it.")
         return redirect("workups:step", public_id=workup.public_id, slug="review")

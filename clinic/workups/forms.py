@@ -4,10 +4,12 @@ knowledge base, so a limit is changed in one place. Each form turns its cleaned 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.http import QueryDict
 
 from clinic.core import codes
 from clinic.engine import load_knowledge
@@ -68,12 +70,15 @@ def tri_state_field(label: str) -> forms.ChoiceField:
 
 
 class StepForm(forms.Form):
-    """Base: a helper without a <form> tag, and the answer conversion contract."""
+    """Base: a helper without a <form> tag, and the answer conversion contract. ``unit_system`` (the patient's
+    lab units, SI or conventional) matters to the labs form only; every step form takes it so callers need not
+    know which step they build."""
 
     number_fields: ClassVar[dict[str, Num]] = {}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, unit_system: str = "SI", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.unit_system = unit_system
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -84,6 +89,26 @@ class StepForm(forms.Form):
     @classmethod
     def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
         return dict(answers)
+
+    @classmethod
+    def bound_to(cls, initial: Mapping[str, Any], **kwargs: Any) -> Self:
+        """The form bound to initial values as if they had been posted again (to validate or list them)."""
+        query = QueryDict(mutable=True)
+        for key, value in initial.items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                query[key] = "yes" if value else "no"
+            elif isinstance(value, list):
+                query.setlist(key, [str(v) for v in value])
+            else:
+                query[key] = str(value)
+        return cls(query, **kwargs)
+
+    @classmethod
+    def from_answers(cls, answers: dict[str, Any], **kwargs: Any) -> Self:
+        """The form bound to a step's saved answers: re-validates them with today's rules."""
+        return cls.bound_to(cls.initial_from(answers), **kwargs)
 
 
 class EpisodeForm(StepForm):
@@ -219,12 +244,12 @@ class VitalsForm(StepForm):
 class LabsForm(StepForm):
     """A value, a unit and a sampling time per analyte. Units default to the patient's (or unit's) system."""
 
-    def __init__(self, *args: Any, unit_system: str = "SI", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows: list[tuple[str, str]] = []
         for code, analyte in load_knowledge().analytes.items():
             units = list(dict.fromkeys(u.unit for u in analyte.units))
-            default_unit = codes.preferred_unit(code, unit_system)
+            default_unit = codes.preferred_unit(code, self.unit_system)
             value = forms.FloatField(required=False, label=analyte.name)
             value.error_messages["invalid"] = "Enter a number, for example 0.85."
             value.widget.attrs.update({"inputmode": "decimal", "step": "any", "autocomplete": "off"})

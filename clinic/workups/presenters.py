@@ -3,13 +3,14 @@ thresholds they cross, lab conversions, answer summaries. No database access her
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from clinic.core import codes
 from clinic.engine import CarePlan, load_knowledge
 from clinic.engine.units import UnitError, check_plausible, classify, format_si, from_si, to_si
+from clinic.workups.steps import applicable
 
 NEPHROLOGIST_FIRST = ("prescription", "electrolytes", "medications", "pharmacotherapy")
 URGENCY_CLASS = {"emergency": "danger", "urgent": "warning", "soon": "info"}
@@ -171,3 +172,56 @@ def lab_preview(analyte: str, raw_value: str, unit: str) -> LabPreview:
             continue
     text = " = ".join([format_si(analyte, si), *others])
     return LabPreview(text, classify(analyte, si), None)
+
+
+def answer_summary(answers: Mapping[str, Any], unit_system: str) -> list[dict[str, Any]]:
+    """The review step's list: per applicable step, whether it was saved and its answers as labelled text."""
+    rows = []
+    for step in applicable(answers):
+        if step.slug == "review":
+            continue
+        saved = answers.get(step.slug)
+        form = step.form_class.from_answers(saved, unit_system=unit_system) if saved is not None else None
+        items = _labelled_answers(form, labs=step.slug == "labs") if form is not None and form.is_valid() else []
+        rows.append({"step": step, "saved": saved is not None, "items": items})
+    return rows
+
+
+def _labelled_answers(form: Any, labs: bool) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if value in (None, "", [], ()) or (labs and not name.endswith("__value")):
+            continue
+        if hasattr(field, "choices") and not isinstance(value, list | float | int):
+            value = dict(field.choices).get(value, value)
+        elif isinstance(value, list) and hasattr(field, "choices"):
+            labels = dict(field.choices)
+            value = ", ".join(str(labels.get(v, v)) for v in value)
+        if labs:
+            value = f"{value:g} {form.cleaned_data[name.removesuffix('__value') + '__unit']}"
+        items.append((str(field.label), str(value)))
+    return items
+
+
+def differences(theirs: Mapping[str, Any], mine: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """A step's answers saved by someone else against the ones just posted: (answer, theirs, mine) per change."""
+    changed = sorted({key for key in set(theirs) | set(mine) if theirs.get(key) != mine.get(key)})
+    return [(key.replace("_", " "), theirs.get(key, "not answered"), mine.get(key, "not answered")) for key in changed]
+
+
+def lab_rows(form: Any, recent: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The labs step's table: per analyte its value, unit and time fields and the latest result on file."""
+    return [
+        (code, name, form[f"{code}__value"], form[f"{code}__unit"], form[f"{code}__when"], recent.get(code))
+        for code, name in form.rows
+    ]
+
+
+def titled_acknowledgements(acknowledgements: Iterable[Any]) -> list[Any]:
+    """Emergency acknowledgements with the red flag's title (its code if the knowledge no longer has it)."""
+    red_flags = load_knowledge().red_flags
+    titled = list(acknowledgements)
+    for ack in titled:
+        ack.title = red_flags[ack.code].title if ack.code in red_flags else ack.code
+    return titled

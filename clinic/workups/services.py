@@ -3,12 +3,12 @@ plans. No HTTP objects here; views call these and render."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from django.http import QueryDict
 from django.utils import timezone
 
 from clinic.accounts.models import Role, User
@@ -17,8 +17,11 @@ from clinic.audit.services import record
 from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.workups.case import build_case
+from clinic.workups.forms import DialysisForm, StepForm
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
 from clinic.workups.steps import BY_SLUG, applicable
+
+logger = logging.getLogger(__name__)
 
 # The prescription carries over from the last workup; this session's weights and counts do not.
 SESSION_SPECIFIC = {
@@ -100,6 +103,42 @@ def prefill(workup: Workup, slug: str) -> dict[str, Any]:
             base.update({k: v for k, v in last["dialysis"].items() if k not in SESSION_SPECIFIC})
         return base
     return {}
+
+
+def step_form(workup: Workup, slug: str, data: Any = None) -> StepForm:
+    """The step's form: bound to posted ``data``, or unbound showing the draft, the saved answers or what the
+    patient record and the last workup suggest, in that order."""
+    form_class = BY_SLUG[slug].form_class
+    if data is not None:
+        return form_class(data, unit_system=workup.patient.effective_lab_units())
+    if slug in workup.drafts:
+        initial = {key: values if len(values) != 1 else values[0] for key, values in workup.drafts[slug].items()}
+    elif slug in workup.answers:
+        initial = form_class.initial_from(workup.answers[slug])
+    else:
+        initial = form_class.initial_from(prefill(workup, slug))
+    return form_class(initial=initial, unit_system=workup.patient.effective_lab_units())
+
+
+def recent_labs(patient: Patient) -> dict[str, Any]:
+    """The latest result on file per analyte (among the 60 most recent), offered for re-use on the labs step."""
+    latest: dict[str, Any] = {}
+    for lab in patient.lab_results.all()[:60]:
+        latest.setdefault(lab.analyte, lab)
+    return latest
+
+
+def derived_preview(workup: Workup, data: Any, initial: dict[str, Any]) -> dict[str, float | None]:
+    """UF rate and weight gain for the dialysis step as typed (``data``) or as shown (``initial``), with the
+    other steps' saved answers; empty when the case cannot be evaluated yet."""
+    form = DialysisForm(data) if data is not None else DialysisForm.bound_to(initial)
+    answers = {**workup.answers, "dialysis": form.to_answers() if form.is_valid() else {}}
+    try:
+        plan = evaluate(build_case(workup.patient, answers, workup.created_at.date()))
+    except CaseError as exc:
+        logger.warning("derived preview: case invalid for workup %s: %s", workup.public_id, exc.errors)
+        return {}
+    return {"uf_rate_ml_kg_h": plan.derived.uf_rate_ml_kg_h, "idwg_percent": plan.derived.idwg_percent}
 
 
 def _locked_update(workup: Workup, expected_version: int, user: User, **changes: Any) -> Workup:
@@ -200,7 +239,6 @@ def acknowledge(workup: Workup, code: str, reason: str, user: User, request: Any
 def revalidate(workup: Workup) -> list[StepProblem]:
     """Re-check every applicable step's saved answers with its form before the engine is called."""
     problems: list[StepProblem] = []
-    unit_system = workup.patient.effective_lab_units()
     for step in applicable(workup.answers):
         if step.slug == "review":
             continue
@@ -208,26 +246,10 @@ def revalidate(workup: Workup) -> list[StepProblem]:
         if saved is None:
             problems.append(StepProblem(step.slug, step.title, {"__all__": ["This step has not been saved yet."]}))
             continue
-        form = bound_form(step.slug, step.form_class.initial_from(saved), unit_system)
+        form = step.form_class.from_answers(saved, unit_system=workup.patient.effective_lab_units())
         if not form.is_valid():
             problems.append(StepProblem(step.slug, step.title, dict(form.errors)))
     return problems
-
-
-def bound_form(slug: str, initial: dict[str, Any], unit_system: str) -> Any:
-    """Bind a step form to saved answers, as if they had been posted again."""
-    query = QueryDict(mutable=True)
-    for key, value in initial.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            query[key] = "yes" if value else "no"
-        elif isinstance(value, list):
-            query.setlist(key, [str(v) for v in value])
-        else:
-            query[key] = str(value)
-    kwargs = {"unit_system": unit_system} if slug == "labs" else {}
-    return BY_SLUG[slug].form_class(query, **kwargs)
 
 
 def make_plan(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:

@@ -398,7 +398,7 @@ def test_resume_goes_to_the_first_step_not_saved(nurse: Client, workup: Workup) 
     assert nurse.get(reverse("workups:resume", args=[workup.public_id]))["Location"] == step_url(workup, "vitals")
 
 
-def test_cached_plan_body_follows_every_change(
+def test_plan_body_follows_role_and_every_change(
     nurse: Client, workup: Workup, nephro_a: User, client_for: Callable[[User], Client]
 ) -> None:
     complete(nurse, workup)
@@ -407,7 +407,7 @@ def test_cached_plan_body_follows_every_change(
     plan_url = reverse("workups:plan", args=[workup.public_id])
     first = nurse.get(plan_url).content.decode()
     assert "What you can do now" in first
-    # The nephrologist sees the other ordering, not the nurse's cached body.
+    # The nephrologist sees the other ordering.
     assert "Prescription and drug decisions" in client_for(nephro_a).get(plan_url).content.decode()
     # A changed answer and a new plan give a new body.
     post_step(nurse, workup, "labs", {"magnesium__value": "0.9", "magnesium__unit": "mmol/L"})
@@ -415,3 +415,29 @@ def test_cached_plan_body_follows_every_change(
     nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
     assert "0.90 mmol/L" in nurse.get(plan_url).content.decode()
     assert "0.49 mmol/L" in first
+
+
+def test_current_plan_is_the_signed_snapshot_once_signed(patient: Patient, nurse_a: User, nephro_a: User) -> None:
+    from tests.web.conftest import create_signed_workup
+
+    draft = Workup.objects.create(patient=patient, created_by=nurse_a, plan_json={"knowledge_version": "draft"})
+    assert draft.current_plan() == ({"knowledge_version": "draft"}, None)
+    assert Workup.objects.create(patient=patient, created_by=nurse_a).current_plan() == (None, None)
+    signed = create_signed_workup(patient, nurse_a, nephro_a)
+    Workup.objects.filter(pk=signed.pk).update(plan_json={"knowledge_version": "changed after signing"})
+    signed = Workup.objects.select_related("signed_plan").get(pk=signed.pk)
+    plan, snapshot = signed.current_plan()
+    assert snapshot == signed.signed_plan and plan == snapshot.plan_json
+    assert plan["knowledge_version"] != "changed after signing"
+
+
+def test_step_form_bound_to_saved_answers_revalidates_them(patient: Patient, nurse_a: User) -> None:
+    from clinic.workups.forms import DialysisForm, LabsForm
+
+    form = DialysisForm.bound_to({"pre_weight_kg": 74.0, "sodium_profiling": False, "dry_weight_kg": None})
+    assert form.data.getlist("sodium_profiling") == ["no"] and "dry_weight_kg" not in form.data
+    saved = {"labs": [{"analyte": "magnesium", "value": 1.2, "unit": "mg/dL", "when": "pre_dialysis"}]}
+    labs = LabsForm.from_answers(saved, unit_system="conventional")
+    assert labs.is_valid(), labs.errors
+    assert labs.to_answers() == saved
+    assert not DialysisForm.from_answers({"pre_weight_kg": -5}).is_valid()
