@@ -112,7 +112,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "patients:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# A per-process memory cache: rendered care-plan bodies (keyed by plan version) and session reads.
+# A per-process memory cache, for rendered care-plan bodies only (keyed by plan version and role, so a stale entry
+# is never served). No authentication or authorisation state may live here: it differs between processes and hosts.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -120,8 +121,9 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": env_int("CHAIRSIDE_CACHE_ENTRIES", 1000)},
     }
 }
-# Sessions live in the database (shared by every worker) and are read through the cache.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database and are read from it on every request, never through a per-process cache: a
+# sign-out, an idle log-off or a deactivation ends the session on every worker and every host at the next request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Sessions: end after SESSION_IDLE_MINUTES without activity (IdleLogoutMiddleware), and after 12 h regardless.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)

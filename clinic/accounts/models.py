@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Prefetch, prefetch_related_objects
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
+
+
+# Where the Prefetch below puts a user's memberships (Prefetch's to_attr: a plain list on the user object).
+MEMBERSHIPS_ATTR = "unit_memberships"
 
 
 class Role(models.TextChoices):
@@ -54,11 +59,11 @@ class User(AbstractUser):
         return None
 
     def cached_memberships(self) -> list[Membership]:
-        cached: list[Membership] | None = getattr(self, "_membership_cache", None)
-        if cached is None:
-            cached = list(self.memberships.select_related("unit"))
-            self._membership_cache = cached
-        return cached
+        """The user's memberships with their units, loaded once per user object: by the authentication backend's
+        Prefetch on every request (so a revoked membership counts at the next request), or here on first use."""
+        if not hasattr(self, MEMBERSHIPS_ATTR):
+            prefetch_related_objects([self], memberships_prefetch())
+        return getattr(self, MEMBERSHIPS_ATTR)
 
     def unit_ids(self) -> list[int]:
         return [m.unit_id for m in self.cached_memberships()]
@@ -81,3 +86,9 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} in {self.unit}"
+
+
+def memberships_prefetch() -> Prefetch:
+    """A user's memberships with their units, for ``prefetch_related`` (see ``User.cached_memberships``)."""
+    queryset = Membership.objects.select_related("unit").order_by("unit__name")  # no join to the user for ordering
+    return Prefetch("memberships", queryset=queryset, to_attr=MEMBERSHIPS_ATTR)

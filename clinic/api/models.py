@@ -7,6 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 TOKEN_PREFIX = "chs_"
@@ -18,7 +19,11 @@ def hash_token(raw: str) -> str:
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> ApiTokenQuerySet:
-        return self.filter(revoked_at__isnull=True, user__is_active=True)
+        """Tokens that work: not revoked, of an active user who still belongs to at least one unit."""
+        from clinic.accounts.models import Membership
+
+        member = Exists(Membership.objects.filter(user_id=OuterRef("user_id")))
+        return self.filter(member, revoked_at__isnull=True, user__is_active=True)
 
 
 class ApiToken(models.Model):

@@ -28,6 +28,8 @@ def _patient_for(request: HttpRequest, public_id: object) -> Patient:
 
 @require_http_methods(["GET", "POST"])
 def patient_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.unit_ids():  # removed from every unit (or never added): no patient pages at all
+        return render(request, "accounts/no_unit.html", status=403)
     # Searches are POSTed so names and MRNs never appear in URLs, browser history or access logs.
     query = request.POST.get("q", "").strip()[:100] if request.method == "POST" else ""
     page_number = request.POST.get("page") if request.method == "POST" else request.GET.get("page")

@@ -111,19 +111,28 @@ def test_an_over_long_username_is_a_field_error(nurse_a: User) -> None:
     assert "username" in response.context["form"].errors
 
 
-def test_signed_in_user_and_memberships_load_in_one_query(
+def test_signed_in_user_and_memberships_load_in_two_flat_queries(
     client: Client, nurse_a: User, unit_a: Unit, unit_b: Unit
 ) -> None:
-    Membership.objects.create(user=nurse_a, unit=unit_b, role="nephrologist")
+    """The user and, through a Prefetch, their memberships with units: two queries, however many units."""
+
+    def user_queries() -> tuple[list[str], list[str]]:
+        client.get(reverse("patients:list"))  # the first request stamps the session's activity
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("patients:list")).status_code == 200
+        sql = [q["sql"] for q in ctx.captured_queries]
+        return [q for q in sql if '"accounts_user"' in q], [q for q in sql if '"accounts_membership"' in q]
+
     client.force_login(nurse_a)
-    client.get(reverse("patients:list"))  # the first request stamps the session's activity
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(reverse("patients:list")).status_code == 200
-    user_queries = [q["sql"] for q in ctx.captured_queries if '"accounts_user"' in q["sql"]]
-    membership_queries = [q["sql"] for q in ctx.captured_queries if '"accounts_membership"' in q["sql"]]
-    assert len(user_queries) == 1 and membership_queries == user_queries, ctx.captured_queries
+    users, memberships = user_queries()
+    assert len(users) == 1 and len(memberships) == 1, (users, memberships)
+    assert '"accounts_membership"' not in users[0] and '"accounts_user"' not in memberships[0]
+    Membership.objects.create(user=nurse_a, unit=unit_b, role="nephrologist")
+    for code in ("east", "west"):
+        Membership.objects.create(user=nurse_a, unit=Unit.objects.create(code=code, name=code), role="nurse")
+    assert user_queries() == (users, memberships)
     assert sorted(m.unit.code for m in User.objects.get(pk=nurse_a.pk).cached_memberships()) == sorted(
-        [unit_a.code, unit_b.code]
+        [unit_a.code, unit_b.code, "east", "west"]
     )
 
 
@@ -136,7 +145,16 @@ def test_membership_changes_and_deactivation_apply_on_the_next_request(
     assert client.get(url).status_code == 200
     Membership.objects.filter(user=nurse_a).delete()  # revoked: the user has no membership at all now
     assert client.get(url).status_code == 404
-    assert client.get(reverse("patients:list")).status_code == 200  # still signed in, sees no patients
+    response = client.get(reverse("patients:list"))  # still signed in, but no patient page at all
+    assert response.status_code == 403 and "not a member of any unit" in response.content.decode()
+    assert client.get(reverse("patients:create")).status_code == 302
     User.objects.filter(pk=nurse_a.pk).update(is_active=False)
     response = client.get(reverse("patients:list"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_sessions_are_not_read_through_a_per_process_cache() -> None:
+    """A cached session outlived its sign-out on every other process (issue 15); see test_sessions_multiprocess."""
+    from django.conf import settings as live
+
+    assert live.SESSION_ENGINE == "django.contrib.sessions.backends.db"

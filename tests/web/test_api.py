@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from clinic.accounts.models import User
+from clinic.accounts.models import Membership, Role, Unit, User
 from clinic.api.models import ApiToken
 from clinic.audit.models import Action, AuditEvent
 from clinic.engine import evaluate, plan_to_json
@@ -61,6 +61,17 @@ def test_inactive_user_token_is_401(token: str, nurse_a: User) -> None:
     nurse_a.is_active = False
     nurse_a.save()
     assert post(json.dumps(typical_case()), token).status_code == 401
+
+
+def test_token_of_a_user_removed_from_every_unit_is_401(token: str, nurse_a: User, unit_b: Unit) -> None:
+    Membership.objects.create(user=nurse_a, unit=unit_b, role=Role.NURSE)  # two units: the token works once
+    assert post(json.dumps(typical_case()), token).status_code == 200
+    Membership.objects.filter(user=nurse_a, unit=unit_b).delete()
+    assert post(json.dumps(typical_case()), token).status_code == 200  # still in unit A
+    Membership.objects.filter(user=nurse_a).delete()
+    assert post(json.dumps(typical_case()), token).status_code == 401
+    Membership.objects.create(user=nurse_a, unit=unit_b, role=Role.NURSE)
+    assert post(json.dumps(typical_case()), token).status_code == 200
 
 
 def test_body_over_256_kib_is_413(token: str) -> None:

@@ -150,6 +150,7 @@ class Server:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: list[int] = field(default_factory=list)
+    options: tuple[str, ...] = ("--workers", "1")
 
     @property
     def base(self) -> str:
@@ -159,7 +160,7 @@ class Server:
         assert self.process is None
         self.port = free_port()
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        command = [str(gunicorn), "clinic.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
+        command = [str(gunicorn), "clinic.wsgi:application", "--bind", f"127.0.0.1:{self.port}", *self.options]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
