@@ -65,8 +65,24 @@ def number_field(spec: Num) -> forms.Field:
     return field
 
 
+class ChoiceButtons(forms.RadioSelect):
+    """Radio choices as large Bootstrap toggle buttons ("yes" in red, "not assessed" in grey): Django's own
+    widget rendering with a template of ours. Fields using it render with ``{{ field.as_field_group }}``."""
+
+    template_name = "workups/choice_buttons.html"
+
+
+CHOICE_FIELD_TEMPLATE = "workups/choice_field.html"  # a fieldset, its legend, the buttons and the errors
+
+
 def tri_state_field(label: str) -> forms.ChoiceField:
-    return forms.ChoiceField(choices=YES_NO_UNKNOWN, required=False, label=label, widget=forms.RadioSelect)
+    return forms.ChoiceField(
+        choices=YES_NO_UNKNOWN,
+        required=False,
+        label=label,
+        widget=ChoiceButtons,
+        template_name=CHOICE_FIELD_TEMPLATE,
+    )
 
 
 class StepForm(forms.Form):
@@ -114,7 +130,8 @@ class StepForm(forms.Form):
 class EpisodeForm(StepForm):
     timing = forms.ChoiceField(
         choices=[(t, TIMING_LABELS[t]) for t in TIMINGS],
-        widget=forms.RadioSelect,
+        widget=ChoiceButtons,
+        template_name=CHOICE_FIELD_TEMPLATE,
         label="When do the symptoms happen?",
         error_messages={"required": "Choose when the symptoms happen."},
     )
@@ -130,7 +147,8 @@ class EpisodeForm(StepForm):
     kind = forms.ChoiceField(
         choices=[("", "Not assessed"), *[(k, KIND_LABELS[k]) for k in KINDS]],
         required=False,
-        widget=forms.RadioSelect,
+        widget=ChoiceButtons,
+        template_name=CHOICE_FIELD_TEMPLATE,
         label="What does it look like?",
     )
     severity_0_10 = forms.TypedChoiceField(
@@ -138,7 +156,8 @@ class EpisodeForm(StepForm):
         coerce=int,
         empty_value=None,
         required=False,
-        widget=forms.RadioSelect,
+        widget=ChoiceButtons,
+        template_name=CHOICE_FIELD_TEMPLATE,
         label="How bad, from 0 (none) to 10 (worst)?",
     )
     episodes_last_4_weeks = number_field(EPISODE["episodes_last_4_weeks"])  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from clinic.patients.models import Patient
 from clinic.workups.case import build_case
 from clinic.workups.forms import DialysisForm, StepForm
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
+from clinic.workups.presenters import banner_flags
 from clinic.workups.steps import BY_SLUG, applicable
 
 logger = logging.getLogger(__name__)
@@ -215,12 +216,22 @@ def autosave(
     return _save_step_state(workup, slug, step_version, editor, user, answers=None, draft=draft)
 
 
-def preview(workup: Workup) -> CarePlan | None:
-    """The plan for the answers so far (for live red-flag banners); None if the answers cannot be evaluated."""
+def preview(workup: Workup, overlay: dict[str, Any] | None = None) -> CarePlan | None:
+    """The plan for the answers so far (for live red-flag banners); None if the answers cannot be evaluated.
+    ``overlay`` replaces steps' answers with ones just posted but not saved (a conflict must not hide an
+    emergency the nurse has just reported)."""
+    answers = {**workup.answers, **(overlay or {})}
     try:
-        return evaluate(build_case(workup.patient, workup.answers, workup.created_at.date()))
+        return evaluate(build_case(workup.patient, answers, workup.created_at.date()))
     except CaseError:
         return None
+
+
+def live_red_flags(workup: Workup, overlay: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The wizard's live red flags after an autosave: the banner's list and the emergencies not yet
+    acknowledged (shown in the action bar, in view, before the step is saved)."""
+    plan = preview(workup, overlay)
+    return {"flags": banner_flags(plan), "emergencies": unacknowledged_emergencies(workup, plan)}
 
 
 def unacknowledged_emergencies(workup: Workup, plan: CarePlan | None) -> list[Any]:

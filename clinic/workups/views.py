@@ -166,8 +166,14 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
             state = "draft"
     except services.ConflictError as exc:
         workup, state, status = exc.current, "conflict", 409
-    flags = presenters.banner_flags(services.preview(workup))
-    context = {"workup": workup, "state": state, "step_version": workup.step_version(slug), "flags": flags}
+    overlay = {slug: form.to_answers()} if form.is_valid() else None
+    context = {
+        "workup": workup,
+        "step": BY_SLUG[slug],
+        "state": state,
+        "step_version": workup.step_version(slug),
+        **services.live_red_flags(workup, overlay),
+    }
     response = render(request, "workups/step.html#autosave-response", context, status=status)
     if status == 409:
         response["HX-Reswap"] = "innerHTML"

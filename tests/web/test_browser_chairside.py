@@ -1,0 +1,114 @@
+"""The nurse at the chair, in real Chromium against the real server: emergencies show in the viewport before any
+Save, answers survive a reload, and the neck-spasm journey is counted in taps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
+from clinic.patients.models import LabResult, Patient
+from clinic.workups.models import Workup
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "browser-test-password"
+TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
+# Results from the last session (three days ago) and one from long ago that must not be offered as current.
+LABS_ON_FILE = (
+    ("potassium", "4.8", "mmol/L", 3),
+    ("sodium", "138", "mmol/L", 3),
+    ("calcium_total", "2.3", "mmol/L", 3),
+    ("albumin", "38", "g/L", 3),
+    ("phosphate", "1.6", "mmol/L", 3),
+    ("bicarbonate", "22", "mmol/L", 3),
+    ("glucose", "6.1", "mmol/L", 3),
+    ("urea", "21", "mmol/L", 3),
+    ("magnesium", "0.62", "mmol/L", 400),
+)
+
+
+@pytest.fixture
+def chromium() -> Iterator[None]:
+    from tests.web.browser import require_chromium
+
+    require_chromium()
+    yield
+
+
+@pytest.fixture
+def ward(transactional_db: None) -> dict[str, Any]:
+    unit = Unit.objects.create(code="north", name="Unit A (North)", lab_unit_system=LabUnitSystem.SI)
+    nurse = User.objects.create_user("nurse.a", password=PASSWORD, first_name="Amara", last_name="Okafor")
+    Membership.objects.create(user=nurse, unit=unit, role=Role.NURSE)
+    patient = Patient.objects.create(
+        unit=unit,
+        mrn="AN100361",
+        family_name="Kowalski",
+        given_name="Walter",
+        date_of_birth=dt.date(1967, 8, 16),
+        sex="male",
+        dialysis_started=dt.date(2011, 3, 1),
+        dry_weight_kg=Decimal("70.0"),
+        diabetes=False,
+        access="fistula",
+        medications=["sevelamer", "amlodipine"],
+        conditions=[],
+    )
+    now = timezone.now()
+    for analyte, value, unit_name, days in LABS_ON_FILE:
+        LabResult.objects.create(
+            patient=patient,
+            analyte=analyte,
+            value=Decimal(value),
+            unit=unit_name,
+            value_si=float(value),
+            taken_at=now - dt.timedelta(days=days),
+        )
+    return {"patient": patient, "nurse": nurse, "unit": unit}
+
+
+def sign_in(page: Any, base: str, username: str = "nurse.a") -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/patients/$"))
+
+
+def new_workup(ward: dict[str, Any], **answers: Any) -> Workup:
+    return Workup.objects.create(
+        patient=ward["patient"], created_by=ward["nurse"], updated_by=ward["nurse"], answers=answers
+    )
+
+
+@pytest.mark.parametrize(
+    ("finding", "title"),
+    [("chest_pain", "Possible acute coronary syndrome"), ("carpopedal_spasm", "Tetany")],
+)
+@pytest.mark.parametrize("viewport", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_an_emergency_answer_shows_the_emergency_in_view_before_save(
+    chromium: None, live_server: Any, ward: dict[str, Any], browser: Any, finding: str, title: str, viewport: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    episode = {"timing": "after_dialysis", "sites": ["neck"], "kind": "spasm"}
+    workup = new_workup(ward, episode=episode)
+    page = browser.new_context(viewport=viewport).new_page()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/workups/{workup.public_id}/steps/redflags/")
+    label = page.locator(f"label[for=id_{finding}_0]")
+    label.scroll_into_view_if_needed()
+    label.click()
+    emergency = page.locator("#emergency-live section", has_text=title)
+    expect(emergency).to_be_in_viewport(timeout=1000)
+    expect(emergency).to_contain_text("Do first:")
+    assert page.url.endswith("/steps/redflags/")  # nothing was submitted: the step is still open
+    workup.refresh_from_db()
+    assert workup.answers["redflags"][finding] is True
