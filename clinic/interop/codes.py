@@ -19,7 +19,26 @@ LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
 CPT = "http://www.ama-assn.org/go/cpt"
-ICD10_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-10-cm")
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10_SYSTEMS = (ICD10, ICD10_CM)
+# Other official names of the same code systems (HL7 OIDs; LOINC's own https site), read as the FHIR URI.
+SYSTEM_ALIASES = {
+    "urn:oid:2.16.840.1.113883.6.1": LOINC,
+    "https://loinc.org": LOINC,
+    "http://loinc.org/": LOINC,
+    "https://loinc.org/": LOINC,
+    "urn:oid:2.16.840.1.113883.6.96": SNOMED,
+    "urn:oid:2.16.840.1.113883.6.88": RXNORM,
+    "urn:oid:2.16.840.1.113883.6.90": ICD10_CM,
+    "urn:oid:2.16.840.1.113883.6.3": ICD10,
+}
+
+
+def canonical_system(system: Any) -> str | None:
+    if not isinstance(system, str):
+        return None
+    return SYSTEM_ALIASES.get(system.strip(), system.strip())
 
 
 class CodeTableError(ValueError):
@@ -69,6 +88,7 @@ class CodeTables:
     diabetes: CodeSet
     esrd: CodeSet
     dialysis: CodeSet
+    aki: CodeSet
     conditions: dict[str, CodeSet]
     rxnorm: dict[str, MedMapping]
     loinc_to_analyte: dict[str, str]
@@ -141,6 +161,7 @@ def code_tables() -> CodeTables:
         diabetes=_codeset(fhir["diabetes"], "diabetes"),
         esrd=_codeset(fhir["esrd"], "esrd"),
         dialysis=_codeset(fhir["dialysis_procedures"], "dialysis_procedures"),
+        aki=_codeset(fhir["acute_kidney_injury"], "acute_kidney_injury"),
         conditions=conditions,
         rxnorm=rxnorm,
         loinc_to_analyte=loinc,

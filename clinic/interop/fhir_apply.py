@@ -1,60 +1,64 @@
 """FHIR import, stage 3: apply one patient's validated resources to the database (called inside the import's
-transaction). Every write is an idempotent upsert (a FhirLink per dialysis session,
-LabResult.source_ref per Observation, set unions for codes), so a re-import adds nothing twice.
+transaction). Every write is an idempotent upsert (a FhirLink per dialysis session, medicine and condition,
+LabResult.source_ref per Observation), so a re-import adds nothing twice, and a later version of the same
+resource (a medicine now stopped, a condition now resolved, a result entered in error) is applied.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from clinic.accounts.models import Unit
 from clinic.engine import load_knowledge
-from clinic.engine.knowledge import normalise_unit
-from clinic.engine.units import UnitError, check_plausible, to_si
-from clinic.interop.codes import LOINC, RXNORM, UCUM, code_tables
+from clinic.interop.codes import RXNORM, CodeTables, code_tables
 from clinic.interop.fhir_group import PatientBundle
+from clinic.interop.fhir_labs import observation
 from clinic.interop.fhir_parse import (
     CURRENT_CLINICAL,
     CURRENT_MED_STATUS,
-    LAB_STATUSES,
     Item,
     codings,
     concept_label,
     date_of,
-    mrn_of,
     official_name,
-    parse_fhir_datetime,
 )
 from clinic.interop.fhir_report import ImportRefused, MedicationLine, PatientReport
 from clinic.interop.models import FhirLink, LinkRole
-from clinic.patients.models import LabResult, LabSource, Patient, Sex
+from clinic.patients.models import Patient, Sex
+
+DIABETES = "diabetes"  # the FhirLink code of a diabetes Condition (the patient's diabetes flag, not a list code)
 
 
-def apply(bundle: PatientBundle, unit: Unit, user: Any, media: dict[str, Item]) -> PatientReport:
+def apply(bundle: PatientBundle, unit: Unit, user: Any, media: dict[str, Item], now: dt.datetime) -> PatientReport:
     report = PatientReport()
     patient = _upsert_patient(bundle, unit, user, report)
     tables = code_tables()
     changed: set[str] = set()
-
-    for item in bundle.items:
-        if item.type == "Condition":
-            _condition(item, patient, tables, report, changed)
-    sessions = [i for i in bundle.items if i.type == "Procedure"]
-    _dialysis(sessions, patient, tables, report, changed)
+    links = {
+        (link.role, link.resource_id): link
+        for link in FhirLink.objects.filter(patient=patient, role__in=[LinkRole.MEDICATION, LinkRole.CONDITION])
+    }
+    _conditions([i for i in bundle.items if i.type == "Condition"], patient, tables, report, changed, links)
+    _dialysis([i for i in bundle.items if i.type == "Procedure"], bundle.items, patient, tables, report, changed)
     meds = [i for i in bundle.items if i.type in ("MedicationRequest", "MedicationStatement")]
-    _medications(meds, patient, tables, report, changed, media)
+    _medications(meds, patient, tables, report, changed, media, links)
+    if patient.deceased and (meds := list(patient.medications)):
+        names = load_knowledge().drug_names
+        report.changes += [f"Medicine no longer current: {names.get(m, m)} (the patient is deceased)." for m in meds]
+        patient.medications = []
+        changed.add("medications")
     if changed:
         patient.save(update_fields=[*sorted(changed), "updated_at"])
         report.fields_changed = sorted({*report.fields_changed, *changed})
     for item in bundle.items:
         if item.type == "Observation":
-            _observation(item, patient, tables.loinc_to_analyte, user, report)
+            observation(item, patient, tables.loinc_to_analyte, user, report, now)
 
     report.public_id = str(patient.public_id)
     report.name = patient.display_name
     report.mrn = patient.mrn
+    report.deceased = patient.deceased
     report.diabetes = patient.diabetes
     report.esrd_onset = patient.esrd_onset
     report.dialysis_started = patient.dialysis_started
@@ -62,58 +66,54 @@ def apply(bundle: PatientBundle, unit: Unit, user: Any, media: dict[str, Item]) 
     return report
 
 
+def _demographics(source: dict[str, Any]) -> dict[str, Any]:
+    """The Patient's fields Chairside keeps; birth dates were checked when the file was read."""
+    values: dict[str, Any] = {}
+    name = official_name(source)
+    if name is not None:
+        values["family_name"], values["given_name"] = name[0][:100], name[1][:100]
+    birth = source.get("birthDate")
+    if birth and len(birth) == 10:
+        values["date_of_birth"] = dt.date.fromisoformat(birth)
+    if source.get("gender"):
+        values["sex"] = source["gender"]
+    if source.get("deceasedBoolean") is True or source.get("deceasedDateTime"):
+        values["deceased"] = True
+        values["deceased_on"] = date_of(source.get("deceasedDateTime"))
+    elif source.get("deceasedBoolean") is False:
+        values["deceased"], values["deceased_on"] = False, None
+    return values
+
+
 def _upsert_patient(bundle: PatientBundle, unit: Unit, user: Any, report: PatientReport) -> Patient:
+    from clinic.interop.fhir_parse import mrn_of
+
     patient = bundle.existing
     source = bundle.patient.data if bundle.patient else None
     mrn = mrn_of(source) if source else None
-    if patient is None and source is not None:
-        link = (
-            FhirLink.objects.select_related("patient")
-            .filter(
-                patient__unit=unit,
-                resource_type="Patient",
-                resource_id=bundle.patient.id,  # type: ignore[union-attr]
-            )
-            .first()
-        )
-        patient = link.patient if link else None
-        if patient is None and mrn is not None:
-            patient = Patient.objects.filter(unit=unit, mrn=mrn[0]).first()
     if patient is None:
         assert source is not None and mrn is not None and bundle.patient is not None
-        name = official_name(source)
-        birth = source.get("birthDate")
+        values = _demographics(source)
         problems = []
-        if name is None:
+        if "family_name" not in values:
             problems.append("no family name")
-        if not birth or len(birth) != 10:
+        if "date_of_birth" not in values:
             problems.append("no full birth date")
         if len(mrn[0]) > 40:
             problems.append("an MRN longer than 40 characters")
         if problems:
             raise ImportRefused([f"{bundle.patient.where}: cannot create the patient: {', '.join(problems)}."])
-        assert name is not None
+        values.setdefault("sex", Sex.UNKNOWN)
         patient = Patient.objects.create(
             unit=unit,
             mrn=mrn[0],
             mrn_system=mrn[1][:200],
-            family_name=name[0][:100],
-            given_name=name[1][:100],
-            date_of_birth=dt.date.fromisoformat(birth),
-            sex=source.get("gender") or Sex.UNKNOWN,
             created_by=user if getattr(user, "pk", None) else None,
+            **values,
         )
         report.created = True
     elif source is not None:
-        changes: dict[str, Any] = {}
-        name = official_name(source)
-        if name is not None:
-            changes["family_name"], changes["given_name"] = name[0][:100], name[1][:100]
-        birth = source.get("birthDate")
-        if birth and len(birth) == 10:
-            changes["date_of_birth"] = dt.date.fromisoformat(birth)
-        if source.get("gender"):
-            changes["sex"] = source["gender"]
+        changes = _demographics(source)
         if mrn is not None and not patient.mrn_system and mrn[1]:
             changes["mrn_system"] = mrn[1][:200]
         changed = [f for f, v in changes.items() if getattr(patient, f) != v]
@@ -132,54 +132,160 @@ def _upsert_patient(bundle: PatientBundle, unit: Unit, user: Any, report: Patien
     return patient
 
 
-def _condition(item: Item, patient: Patient, tables: Any, report: PatientReport, changed: set[str]) -> None:
+# ------------------------------------------------------------------------------------------------ status links
+
+
+def _track(
+    item: Item,
+    role: str,
+    code: str,
+    current: bool,
+    patient: Patient,
+    links: dict[tuple[str, str], FhirLink],
+) -> bool:
+    """Record whether this resource now makes `code` current. True when it did at the last import and no longer
+    does (a medicine stopped, a condition resolved or entered in error)."""
+    if not item.key:
+        return False
+    link = links.get((role, item.key))
+    if link is None:
+        links[(role, item.key)] = FhirLink.objects.create(
+            patient=patient, resource_type=item.type, resource_id=item.key, role=role, code=code, current=current
+        )
+        return False
+    withdrawn = link.current and not current and link.code == code
+    if (link.code, link.current) != (code, current):
+        link.code, link.current = code, current
+        link.save(update_fields=["code", "current"])
+    return withdrawn
+
+
+def _still_current(role: str, code: str, links: dict[tuple[str, str], FhirLink]) -> bool:
+    return any(link.current and link.code == code for (r, _), link in links.items() if r == role)
+
+
+# ------------------------------------------------------------------------------------------------ conditions
+
+
+def _conditions(
+    items: list[Item],
+    patient: Patient,
+    tables: CodeTables,
+    report: PatientReport,
+    changed: set[str],
+    links: dict[tuple[str, str], FhirLink],
+) -> None:
+    withdrawn: dict[str, str] = {}
+    for item in items:
+        for code, status in _condition(item, patient, tables, report, changed, links):
+            withdrawn[code] = status
+    names = load_knowledge().conditions
+    for code, status in withdrawn.items():
+        if _still_current(LinkRole.CONDITION, code, links):
+            continue
+        if code == DIABETES and patient.diabetes is True:
+            patient.diabetes = None
+            changed.add("diabetes")
+            report.changes.append(f"Diabetes no longer recorded as active (its Condition is now {status}).")
+        elif code in patient.conditions:
+            patient.conditions = [c for c in patient.conditions if c != code]
+            changed.add("conditions")
+            what = names.get(code, code)
+            report.changes.append(f"Condition no longer active: {what} (its Condition is now {status}).")
+
+
+def _condition(
+    item: Item,
+    patient: Patient,
+    tables: CodeTables,
+    report: PatientReport,
+    changed: set[str],
+    links: dict[tuple[str, str], FhirLink],
+) -> list[tuple[str, str]]:
+    """Apply one Condition; returns the (code, status) pairs it withdrew."""
     data = item.data
+    label = concept_label(data.get("code"))
     verification = {c.get("code") for c in (data.get("verificationStatus") or {}).get("coding", [])}
-    if verification & {"refuted", "entered-in-error"}:
-        return
     clinical = {c.get("code") for c in (data.get("clinicalStatus") or {}).get("coding", [])}
-    current = not clinical or bool(clinical & CURRENT_CLINICAL)
+    retracted = verification & {"refuted", "entered-in-error"}
+    current = not retracted and (not clinical or bool(clinical & CURRENT_CLINICAL))
+    status = ", ".join(sorted(retracted or clinical)) or "not current"
     coded = codings(data.get("code"))
     onset_text = data.get("onsetDateTime") or (data.get("onsetPeriod") or {}).get("start") or data.get("recordedDate")
     onset = date_of(onset_text)
 
     if any(tables.esrd.matches(s, c) for s, c in coded):
-        if onset is not None and (patient.esrd_onset is None or onset < patient.esrd_onset):
+        if retracted:
+            report.skip(label, item.key or item.where, status)
+        elif onset is not None and (patient.esrd_onset is None or onset < patient.esrd_onset):
             patient.esrd_onset = onset
             changed.add("esrd_onset")
-        return
-    if any(tables.diabetes.matches(s, c) for s, c in coded):
-        if current and patient.diabetes is not True:
+        return []
+    diabetes = any(tables.diabetes.matches(s, c) for s, c in coded)
+    found = {DIABETES} if diabetes else tables.condition_codes(coded, onset)
+    if not found:
+        report.skip(label, item.key or item.where, "not a condition Chairside's rules use")
+        return []
+    withdrawn = [
+        (code, status) for code in sorted(found) if _track(item, LinkRole.CONDITION, code, current, patient, links)
+    ]
+    if not current:
+        if not withdrawn:
+            report.skip(label, item.key or item.where, f"{status}, so not added")
+        return withdrawn
+    if DIABETES in found:
+        if patient.diabetes is not True:
             patient.diabetes = True
             changed.add("diabetes")
-        return
-    found = tables.condition_codes(coded, onset) if current else set()
+        return withdrawn
     new = sorted(found - set(patient.conditions))
     if new:
         patient.conditions = [*patient.conditions, *new]
         changed.add("conditions")
         report.conditions_added.extend(new)
-    elif not found and current:
-        label = concept_label(data.get("code"))
-        if label not in report.conditions_not_used:
-            report.conditions_not_used.append(label)
+    return withdrawn
 
 
-def _dialysis(sessions: list[Item], patient: Patient, tables: Any, report: PatientReport, changed: set[str]) -> None:
+# ------------------------------------------------------------------------------------------------ dialysis
+
+
+def _for_aki(item: Item, items: list[Item], tables: CodeTables) -> bool:
+    """A dialysis done for acute kidney injury (its reasonCode, or a reasonReference to such a Condition)."""
+    reasons = list(item.data.get("reasonCode", []) or [])
+    refs = {r.get("reference") for r in item.data.get("reasonReference", []) or [] if isinstance(r, dict)}
+    if refs:
+        reasons += [i.data.get("code") for i in items if i.type == "Condition" and refs & {i.key, i.full_url}]
+    return any(tables.aki.matches(s, c) for concept in reasons for s, c in codings(concept))
+
+
+def _dialysis(
+    sessions: list[Item],
+    items: list[Item],
+    patient: Patient,
+    tables: CodeTables,
+    report: PatientReport,
+    changed: set[str],
+) -> None:
     found: dict[str, dt.date | None] = {}
     for item in sessions:
         data = item.data
-        if data.get("status") != "completed" or not item.id:
-            continue
+        label = concept_label(data.get("code"))
         if not any(tables.dialysis.matches(s, c) for s, c in codings(data.get("code"))):
-            continue
-        when = data.get("performedDateTime") or (data.get("performedPeriod") or {}).get("start")
-        found[item.id] = date_of(when)
+            report.skip(label, item.key or item.where, "not a haemodialysis session")
+        elif data.get("status") != "completed":
+            report.skip(label, item.key or item.where, f"status {data.get('status')}, not completed")
+        elif not item.key:
+            report.skip(label, item.where, "no id or fullUrl, so a re-import would count it twice")
+        elif _for_aki(item, items, tables):
+            report.skip(label, item.key, "dialysis for acute kidney injury, not maintenance haemodialysis")
+        else:
+            when = data.get("performedDateTime") or (data.get("performedPeriod") or {}).get("start")
+            found[item.key] = date_of(when)
     if found:
         known = set(
-            FhirLink.objects.filter(
-                patient=patient, resource_type="Procedure", resource_id__in=list(found)
-            ).values_list("resource_id", flat=True)
+            FhirLink.objects.filter(patient=patient, role=LinkRole.DIALYSIS, resource_id__in=list(found)).values_list(
+                "resource_id", flat=True
+            )
         )
         new = [
             FhirLink(
@@ -203,128 +309,77 @@ def _dialysis(sessions: list[Item], patient: Patient, tables: Any, report: Patie
             changed.add("dialysis_started")
 
 
-def _medication_concept(item: Item, media: dict[str, Item]) -> dict[str, Any] | None:
-    data = item.data
-    if data.get("medicationCodeableConcept"):
-        return data["medicationCodeableConcept"]  # type: ignore[no-any-return]
-    ref = (data.get("medicationReference") or {}).get("reference", "")
+# ------------------------------------------------------------------------------------------------ medicines
+
+
+def medication_concept(order: dict[str, Any], media: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The medicine's code: medicationCodeableConcept, or the Medication a medicationReference points at (contained
+    in the order, or elsewhere in the file / prefetch)."""
+    if isinstance(order.get("medicationCodeableConcept"), dict):
+        return order["medicationCodeableConcept"]  # type: ignore[no-any-return]
+    reference = order.get("medicationReference")
+    ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
     if ref.startswith("#"):
-        for contained in data.get("contained", []):
-            if contained.get("resourceType") == "Medication" and contained.get("id") == ref[1:]:
+        for contained in order.get("contained", []) or []:
+            if not isinstance(contained, dict) or contained.get("resourceType") != "Medication":
+                continue
+            if contained.get("id") == ref[1:]:
                 return contained.get("code")  # type: ignore[no-any-return]
+        return None
     medication = media.get(ref)
-    return medication.data.get("code") if medication else None
+    if medication is None and isinstance(reference, dict) and reference.get("display"):
+        return {"text": str(reference["display"])}
+    return medication.get("code") if medication else None
+
+
+def medication_code(concept: dict[str, Any] | None, tables: CodeTables) -> tuple[str | None, str]:
+    """(Chairside medication code or None, the RxNorm code seen or '')."""
+    rxcuis = [code for system, code in codings(concept) if system == RXNORM and code]
+    mapping = next((tables.rxnorm[c] for c in rxcuis if c in tables.rxnorm), None)
+    return (mapping.med if mapping else None), (rxcuis[0] if rxcuis else "")
 
 
 def _medications(
     items: list[Item],
     patient: Patient,
-    tables: Any,
+    tables: CodeTables,
     report: PatientReport,
     changed: set[str],
     media: dict[str, Item],
+    links: dict[tuple[str, str], FhirLink],
 ) -> None:
     lines: dict[tuple[str, str, bool], MedicationLine] = {}
     current_codes: set[str] = set()
+    withdrawn: dict[str, str] = {}
+    resources = {key: m.data for key, m in media.items()}
     for item in items:
-        if item.data.get("status") == "entered-in-error":
+        status = str(item.data.get("status"))
+        concept = medication_concept(item.data, resources)
+        current = status in CURRENT_MED_STATUS[item.type]
+        med, rxcui = medication_code(concept, tables)
+        if med is not None and _track(item, LinkRole.MEDICATION, med, current, patient, links):
+            withdrawn[med] = status
+        if status == "entered-in-error":
+            report.skip(concept_label(concept), item.key or item.where, "entered in error")
             continue
-        concept = _medication_concept(item, media)
-        current = item.data.get("status") in CURRENT_MED_STATUS[item.type]
-        rxcuis = [code for system, code in codings(concept) if system == RXNORM and code]
-        mapping = next((tables.rxnorm[c] for c in rxcuis if c in tables.rxnorm), None)
-        med = mapping.med if mapping else None
-        key = (rxcuis[0] if rxcuis else concept_label(concept), med or "", current)
+        key = (rxcui or concept_label(concept), med or "", current)
         if key in lines:
             lines[key].count += 1
         else:
-            lines[key] = MedicationLine(concept_label(concept), rxcuis[0] if rxcuis else "", current, med)
+            lines[key] = MedicationLine(concept_label(concept), rxcui, current, med)
         if med is not None and current:
             current_codes.add(med)
     # A medicine that is current somewhere is not also listed as past.
     report.medications = [m for m in lines.values() if m.current or m.med is None or m.med not in current_codes]
+    names = load_knowledge().drug_names
+    for med, status in withdrawn.items():
+        if med in current_codes or _still_current(LinkRole.MEDICATION, med, links) or med not in patient.medications:
+            continue
+        patient.medications = [m for m in patient.medications if m != med]
+        changed.add("medications")
+        report.changes.append(f"Medicine no longer current: {names.get(med, med)} (its order is now {status}).")
     new = sorted(current_codes - set(patient.medications))
-    if new:
+    if new and not patient.deceased:
         patient.medications = [*patient.medications, *new]
         changed.add("medications")
         report.medications_added = new
-
-
-def _observation(item: Item, patient: Patient, loinc: dict[str, str], user: Any, report: PatientReport) -> None:
-    data = item.data
-    coded = codings(data.get("code"))
-    analyte = next((loinc[c] for s, c in coded if s == LOINC and c in loinc), None)
-    label = concept_label(data.get("code"))
-    if analyte is None:
-        if label not in report.labs_not_used:
-            report.labs_not_used.append(label)
-        return
-    name = load_knowledge().analytes[analyte].name
-    ref = f"Observation/{item.id}" if item.id else ""
-    if not ref:
-        for identifier in data.get("identifier", []):
-            if identifier.get("value"):
-                ref = f"{identifier.get('system', '')}|{identifier['value']}"[:200]
-                break
-    problem = None
-    quantity = data.get("valueQuantity") or {}
-    when = parse_fhir_datetime(
-        data.get("effectiveDateTime")
-        or data.get("effectiveInstant")
-        or (data.get("effectivePeriod") or {}).get("start")
-        or data.get("issued")
-    )
-    if data.get("status") not in LAB_STATUSES:
-        problem = f"status is '{data.get('status')}', not final"
-    elif not ref:
-        problem = "it has no id or identifier, so a re-import could not recognise it"
-    elif "value" not in quantity:
-        problem = "no numeric result (valueQuantity)"
-    elif when is None:
-        problem = "no date (effectiveDateTime)"
-    unit = ""
-    value = Decimal(0)
-    if problem is None:
-        system = quantity.get("system")
-        unit = str(quantity.get("code") if system == UCUM and quantity.get("code") else quantity.get("unit") or "")
-        if system and system != UCUM:
-            problem = f"unit system {system} is not UCUM"
-        elif analyte == "urea" and normalise_unit(unit) == "mg/dl":
-            unit = "mg/dL BUN"  # every urea LOINC code Chairside accepts is urea nitrogen (BUN)
-        try:
-            value = Decimal(str(quantity["value"])).quantize(Decimal("0.001"))
-        except InvalidOperation:
-            problem = "the value is too large"
-    if problem is None:
-        try:
-            si = to_si(analyte, float(value), unit)
-        except UnitError as exc:
-            problem = str(exc)
-        else:
-            problem = check_plausible(analyte, si)
-            if problem is None and (len(unit) > 16 or abs(value) >= Decimal(10**7)):
-                problem = "value or unit too long to store"
-    if problem is not None:
-        shown = f"{quantity.get('value', '')} {quantity.get('unit') or quantity.get('code') or ''}".strip()
-        report.labs_refused.append(f"{name} {shown} ({ref or item.where}): {problem}.")
-        return
-    assert when is not None
-    existing = LabResult.objects.filter(patient=patient, source=LabSource.FHIR, source_ref=ref).first()
-    if existing is None:
-        LabResult(
-            patient=patient,
-            analyte=analyte,
-            value=value,
-            unit=unit,
-            taken_at=when,
-            source=LabSource.FHIR,
-            source_ref=ref,
-            entered_by=user if getattr(user, "pk", None) else None,
-        ).save()
-        report.labs_added += 1
-    elif (existing.analyte, existing.value, existing.unit, existing.taken_at) != (analyte, value, unit, when):
-        existing.analyte, existing.value, existing.unit, existing.taken_at = analyte, value, unit, when
-        existing.save()
-        report.labs_updated += 1
-    else:
-        report.labs_unchanged += 1

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from clinic.accounts.models import Unit
 from clinic.audit.models import Action
@@ -53,24 +54,28 @@ def import_fhir(
             errors.append("The file holds no Patient and no data for this patient; nothing to import.")
     if not errors:
         media = {key: i for i in items if i.type == "Medication" for key in reference_keys(i)}
+        now = timezone.now()
         try:
             with transaction.atomic():
                 for bundle in bundles:
-                    report.patients.append(apply(bundle, unit, user, media))
+                    report.patients.append(apply(bundle, unit, user, media, now))
+                report.ok = True
+                report.seconds = time.perf_counter() - started
+                # One audit event per patient, written in the import's own transaction (one commit in all).
+                _audit_patients(report, unit, user, request)
         except ImportRefused as exc:
             errors = exc.errors
             report.patients = []
+            report.ok = False
     report.errors = errors
     report.ok = not errors
     report.seconds = time.perf_counter() - started
-    _audit(report, unit, user, request)
+    if not report.ok or not report.patients:
+        record(Action.FHIR_IMPORT, request=request, user=user, unit=unit, detail=report.audit_detail())
     return report
 
 
-def _audit(report: ImportReport, unit: Unit, user: Any, request: HttpRequest | None) -> None:
-    if not report.ok or not report.patients:
-        record(Action.FHIR_IMPORT, request=request, user=user, unit=unit, detail=report.audit_detail())
-        return
+def _audit_patients(report: ImportReport, unit: Unit, user: Any, request: HttpRequest | None) -> None:
     for p in report.patients:
         detail = report.audit_detail() | {
             "created": p.created,
@@ -82,5 +87,7 @@ def _audit(report: ImportReport, unit: Unit, user: Any, request: HttpRequest | N
             "labs_added": p.labs_added,
             "labs_updated": p.labs_updated,
             "labs_refused": len(p.labs_refused),
+            "retractions": len(p.changes),
+            "not_used": len(p.not_used),
         }
         record(Action.FHIR_IMPORT, request=request, user=user, unit=unit, patient_public_id=p.public_id, detail=detail)

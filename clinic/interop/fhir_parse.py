@@ -12,12 +12,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from clinic.interop.codes import canonical_system
+from clinic.patients.models import birth_date_problem, normalise_mrn
+
 USED_TYPES = ("Patient", "Condition", "Procedure", "MedicationRequest", "MedicationStatement", "Observation")
 REFERENCE_ONLY_TYPES = ("Medication",)  # validated and used to resolve medicationReference
+CONTAINER_TYPES = ("DiagnosticReport",)  # validated; the Observations it contains are read like any other
 MR_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
+MAX_DEPTH = 64  # FHIR resources Chairside reads nest about 10 deep; far deeper is refused, not recursed into
 
 # R4 value sets for the elements Chairside reads (fhir.resources does not check coded values).
 VALUE_SETS: dict[tuple[str, str], frozenset[str]] = {
@@ -50,10 +56,19 @@ class Item:
     type: str
     data: dict[str, Any]
     full_url: str = ""
+    subject_default: str = ""  # for an Observation inside a DiagnosticReport: the report's subject
 
     @property
     def id(self) -> str:
         return str(self.data.get("id") or "")
+
+    @property
+    def key(self) -> str:
+        """What identifies this resource across imports: Type/id, else the Bundle entry's fullUrl (transaction
+        Bundles often carry urn:uuid fullUrls and no ids), else nothing."""
+        if self.id:
+            return f"{self.type}/{self.id}"[:200]
+        return self.full_url[:200]
 
 
 def parse_files(files: Sequence[tuple[str, bytes]]) -> tuple[list[Item], Counter[str], list[str]]:
@@ -73,24 +88,65 @@ def parse_files(files: Sequence[tuple[str, bytes]]) -> tuple[list[Item], Counter
 
 
 def _json_objects(name: str, text: str, errors: list[str]) -> Iterable[tuple[str, Any]]:
+    """One JSON document, or ndjson (one resource per line). A file is read as ndjson when its name says so or its
+    first line is a whole JSON object, so a syntax error in a pretty-printed file is one message, not one per line."""
     if not text.strip():
         errors.append(f"{name}: the file is empty.")
         return
-    try:
-        yield name, json.loads(text)
+    first = next(ln for ln in text.splitlines() if ln.strip())
+    ndjson = name.lower().endswith(".ndjson") or (first.strip() != text.strip() and _is_json_object(first))
+    if not ndjson:
+        obj = _loads(name, text, errors)
+        if obj is not None:
+            yield name, obj
         return
-    except json.JSONDecodeError as whole:
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        if len(lines) < 2:
-            errors.append(f"{name}: not valid JSON ({whole.msg} at line {whole.lineno}, column {whole.colno}).")
-            return
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield f"{name} line {number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{name} line {number}: not valid JSON ({exc.msg}, column {exc.colno}).")
+        if line.strip():
+            obj = _loads(f"{name} line {number}", line, errors)
+            if obj is not None:
+                yield f"{name} line {number}", obj
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+
+
+def _loads(where: str, text: str, errors: list[str]) -> Any:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors.append(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).")
+        return None
+    except RecursionError:
+        errors.append(f"{where}: the JSON is nested too deeply to be FHIR data (more than {MAX_DEPTH} levels).")
+        return None
+    problem = _shape_problem(obj)
+    if problem:
+        errors.append(f"{where}: {problem}")
+        return None
+    return obj
+
+
+def _shape_problem(obj: Any) -> str | None:
+    """Nesting depth and NUL characters, walked without recursion (PostgreSQL text cannot hold NUL)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "it contains a NUL character (\\u0000), which clinical text cannot hold."
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                return f"the JSON is nested too deeply to be FHIR data (more than {MAX_DEPTH} levels)."
+            if isinstance(value, dict):
+                stack.extend((k, depth) for k in value)
+                stack.extend((v, depth + 1) for v in value.values())
+            else:
+                stack.extend((v, depth + 1) for v in value)
+    return None
 
 
 def _collect(where: str, obj: Any, full_url: str, items: list[Item], ignored: Counter[str], errors: list[str]) -> None:
@@ -110,7 +166,7 @@ def _collect(where: str, obj: Any, full_url: str, items: list[Item], ignored: Co
                 f"{where} entry {index}", entry["resource"], str(entry.get("fullUrl") or ""), items, ignored, errors
             )
         return
-    if rtype not in USED_TYPES and rtype not in REFERENCE_ONLY_TYPES:
+    if rtype not in USED_TYPES and rtype not in REFERENCE_ONLY_TYPES and rtype not in CONTAINER_TYPES:
         try:
             get_fhir_model_class(rtype)
         except (KeyError, ValueError):
@@ -126,11 +182,31 @@ def _collect(where: str, obj: Any, full_url: str, items: list[Item], ignored: Co
         more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
         errors.append(f"{label}: does not validate as FHIR R4: {problems}{more}.")
         return
-    problem = _check_codes(rtype, obj)
+    problem = _check_codes(rtype, obj) or _check_birth_date(rtype, obj)
     if problem:
         errors.append(f"{label}: {problem}")
         return
     items.append(Item(label, rtype, obj, full_url))
+    if rtype in CONTAINER_TYPES:
+        _contained_observations(items[-1], items, errors)
+
+
+def _contained_observations(report: Item, items: list[Item], errors: list[str]) -> None:
+    """Observations carried inside a DiagnosticReport are results like any other. Their ids are local to the
+    report, so their identity is the report's plus '#id' (unless they carry an identifier)."""
+    subject = (report.data.get("subject") or {}).get("reference") or ""
+    for contained in report.data.get("contained", []):
+        if not isinstance(contained, dict) or contained.get("resourceType") != "Observation":
+            continue
+        local = str(contained.get("id") or "")
+        where = f"{report.where} contained #{local or '?'}"
+        problem = _check_codes("Observation", contained)
+        if problem:
+            errors.append(f"{where}: {problem}")
+            continue
+        data = {k: v for k, v in contained.items() if k != "id"}
+        identity = f"{report.key}#{local}" if report.key and local else ""
+        items.append(Item(where, "Observation", data, identity, subject_default=str(subject)))
 
 
 def _check_codes(rtype: str, obj: dict[str, Any]) -> str | None:
@@ -145,13 +221,28 @@ def _check_codes(rtype: str, obj: dict[str, Any]) -> str | None:
     return None
 
 
+def _check_birth_date(rtype: str, obj: dict[str, Any]) -> str | None:
+    """The patient form's rule (clinic.patients.models.birth_date_problem), so an imported patient can always get
+    a care plan."""
+    birth = obj.get("birthDate") if rtype == "Patient" else None
+    if not isinstance(birth, str) or len(birth) != 10:
+        return None
+    problem = birth_date_problem(dt.date.fromisoformat(birth), timezone.localdate())
+    return f"birthDate {birth}: {problem}" if problem else None
+
+
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def codings(concept: dict[str, Any] | None) -> list[tuple[str | None, str | None]]:
-    if not concept:
+def codings(concept: Any) -> list[tuple[str | None, str | None]]:
+    """(system, code) pairs, with a code system's other official names (e.g. LOINC's OID) read as its FHIR URI."""
+    if not isinstance(concept, dict):
         return []
-    return [(c.get("system"), c.get("code")) for c in concept.get("coding", []) if isinstance(c, dict)]
+    return [
+        (canonical_system(c.get("system")), c.get("code"))
+        for c in concept.get("coding", []) or []
+        if isinstance(c, dict)
+    ]
 
 
 def concept_label(concept: dict[str, Any] | None) -> str:
@@ -193,26 +284,42 @@ def date_of(value: str | None) -> dt.date | None:
 
 
 def reference_keys(item: Item) -> set[str]:
-    """How other resources in the same import may point at this one: Type/id or the Bundle entry's fullUrl."""
+    """How other resources in the same import may point at this one: Type/id, the Bundle entry's fullUrl, or (for
+    a Patient) a logical reference by its MRN."""
     keys = {f"{item.type}/{item.id}"} if item.id else set()
     if item.full_url:
         keys.add(item.full_url)
+    if item.type == "Patient" and (mrn := mrn_of(item.data)) is not None:
+        keys.add(mrn_key(mrn[0]))
     return keys
 
 
+def mrn_key(mrn: str) -> str:
+    """A logical reference by MRN, compared as the patient form compares MRNs (spaces and case ignored)."""
+    return "identifier|" + normalise_mrn(mrn).casefold()
+
+
 def subject_ref(item: Item) -> str | None:
+    """The reference to the resource's patient (subject or patient), or a logical reference by identifier."""
     subject = item.data.get("subject") or item.data.get("patient")
     if isinstance(subject, dict):
-        ref = subject.get("reference")
-        return str(ref) if ref else None
-    return None
+        if subject.get("reference"):
+            return str(subject["reference"])
+        identifier = subject.get("identifier")
+        if isinstance(identifier, dict) and identifier.get("value"):
+            return mrn_key(str(identifier["value"]))
+        return None
+    return item.subject_default or None
 
 
 def mrn_of(patient: dict[str, Any]) -> tuple[str, str] | None:
+    """(MRN normalised like the patient form's, its identifier system) from the identifier of type MR."""
     for identifier in patient.get("identifier", []):
         for coding in (identifier.get("type") or {}).get("coding", []):
             if coding.get("system") == MR_TYPE_SYSTEM and coding.get("code") == "MR" and identifier.get("value"):
-                return str(identifier["value"]), str(identifier.get("system") or "")
+                value = normalise_mrn(str(identifier["value"]))
+                if value:
+                    return value, str(identifier.get("system") or "")
     return None
 
 

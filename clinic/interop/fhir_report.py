@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_ERRORS_SHOWN = 50
+REFS_SHOWN = 5
 
 
 class ImportRefused(Exception):
@@ -40,15 +41,34 @@ class PatientReport:
     dialysis_started: dt.date | None = None
     sessions_completed: int | None = None
     sessions_added: int = 0
+    deceased: bool = False
     conditions_added: list[str] = field(default_factory=list)
-    conditions_not_used: list[str] = field(default_factory=list)
     medications_added: list[str] = field(default_factory=list)
     medications: list[MedicationLine] = field(default_factory=list)
     labs_added: int = 0
     labs_updated: int = 0
     labs_unchanged: int = 0
     labs_refused: list[str] = field(default_factory=list)
-    labs_not_used: list[str] = field(default_factory=list)
+    # Retractions applied (a result entered in error, a medicine stopped, a condition resolved), one line each.
+    changes: list[str] = field(default_factory=list)
+    # Every resource not used, and why: (what, reference, reason).
+    not_used: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def skip(self, what: str, ref: str, reason: str) -> None:
+        self.not_used.append((what, ref, reason))
+
+    def not_used_lines(self) -> list[str]:
+        """One line per (what, reason), naming the resources (the first few when there are many)."""
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for what, ref, reason in self.not_used:
+            grouped.setdefault((what, reason), []).append(ref)
+        lines = []
+        for (what, reason), refs in grouped.items():
+            more = f" and {len(refs) - REFS_SHOWN} more" if len(refs) > REFS_SHOWN else ""
+            shown = ", ".join(refs[:REFS_SHOWN]) + more
+            count = f" x{len(refs)}" if len(refs) > 1 else ""
+            lines.append(f"{what}{count} ({shown}): {reason}")
+        return lines
 
     @property
     def unmapped_medications(self) -> list[MedicationLine]:
@@ -80,6 +100,7 @@ class ImportReport:
             or p.medications_added
             or p.labs_added
             or p.labs_updated
+            or p.changes
             for p in self.patients
         )
 
@@ -94,13 +115,20 @@ class ImportReport:
         used = ", ".join(f"{n} {t}" for t, n in sorted(self.resources.items()))
         lines.append(f"Imported {used or 'nothing'} in {self.seconds:.2f} s.")
         if self.ignored:
-            lines.append("Not used: " + ", ".join(f"{n} {t}" for t, n in sorted(self.ignored.items())) + ".")
+            lines.append(
+                "Not used (Chairside does not read these resource types): "
+                + ", ".join(f"{n} {t}" for t, n in sorted(self.ignored.items()))
+                + "."
+            )
         for p in self.patients:
             lines.append("")
             state = "created" if p.created else "updated" if p.fields_changed else "already up to date"
             lines.append(f"Patient {p.name} (MRN {p.mrn}): {state}.")
             if p.fields_changed:
                 lines.append("  Changed: " + ", ".join(p.fields_changed) + ".")
+            if p.deceased:
+                lines.append("  Deceased: yes (no current medicines).")
+            lines += [f"  {c}" for c in p.changes]
             lines.append(f"  Diabetes: {_yes_no(p.diabetes)}. ESRD since: {p.esrd_onset or 'not recorded'}.")
             lines.append(
                 f"  On dialysis since: {p.dialysis_started or 'not recorded'}; sessions completed: "
@@ -121,6 +149,7 @@ class ImportReport:
                 f"{len(p.labs_refused)} refused."
             )
             lines += [f"  Refused: {r}" for r in p.labs_refused]
+            lines += [f"  Not used: {line}." for line in p.not_used_lines()]
         lines += [f"Skipped: {s}" for s in self.skipped]
         if not self.changed:
             lines.append("")

@@ -13,6 +13,8 @@ from django.db import models
 class LinkRole(models.TextChoices):
     PATIENT = "patient", "Patient identity"
     DIALYSIS = "dialysis", "Dialysis session"
+    MEDICATION = "medication", "Medicine order or statement"
+    CONDITION = "condition", "Condition"
 
 
 class FhirLink(models.Model):
@@ -24,6 +26,10 @@ class FhirLink(models.Model):
     role = models.CharField(max_length=20, choices=LinkRole)
     # For dialysis sessions: when it was performed (earliest one = dialysis start).
     performed_on = models.DateField(null=True, blank=True)
+    # For medicines and conditions: the Chairside code the resource gave, and whether it was current (active) at
+    # the last import, so a later "stopped" or "resolved" version of the same resource can be applied.
+    code = models.CharField(max_length=64, blank=True)
+    current = models.BooleanField(default=True)
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,10 +12,7 @@ from django.utils import timezone
 
 from clinic.accounts.models import Unit, User
 from clinic.core import codes
-from clinic.patients.models import LabResult, Patient
-
-OLDEST_BIRTH_YEAR = 1900
-ADULT_AGE = 18
+from clinic.patients.models import LabResult, Patient, birth_date_problem, normalise_mrn
 
 
 class DateInput(forms.DateInput):
@@ -88,21 +85,16 @@ class PatientForm(forms.ModelForm):
         self.helper.form_tag = False
 
     def clean_mrn(self) -> str:
-        mrn = " ".join(self.cleaned_data["mrn"].split())
+        mrn = normalise_mrn(self.cleaned_data["mrn"])
         if not mrn:
             raise forms.ValidationError("Enter the medical record number.")
         return mrn
 
     def clean_date_of_birth(self) -> dt.date:
         dob: dt.date = self.cleaned_data["date_of_birth"]
-        today = timezone.localdate()
-        if dob > today:
-            raise forms.ValidationError("The date of birth is in the future. Check the year.")
-        if dob.year < OLDEST_BIRTH_YEAR:
-            raise forms.ValidationError(f"A date of birth before {OLDEST_BIRTH_YEAR} is not possible. Check the year.")
-        age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
-        if age < ADULT_AGE:
-            raise forms.ValidationError("Chairside's rules are for adults on haemodialysis (18 or over).")
+        problem = birth_date_problem(dob, timezone.localdate())
+        if problem:
+            raise forms.ValidationError(problem)
         return dob
 
     def clean_dialysis_started(self) -> dt.date | None:

@@ -44,6 +44,29 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(unit_id__in=user.unit_ids())
 
 
+def normalise_mrn(value: str) -> str:
+    """An MRN as stored: surrounding and repeated spaces removed. MRNs compare case-insensitively (mrn__iexact),
+    so the patient form and the FHIR import find "dup-9 " and "DUP-9" to be the same patient."""
+    return " ".join(str(value).split())
+
+
+OLDEST_AGE = 120  # the engine's limit for patient.age_years (clinic/engine/validation.py)
+ADULT_AGE = 18
+
+
+def birth_date_problem(dob: dt.date, today: dt.date) -> str | None:
+    """Why a date of birth is impossible for a Chairside patient, or None. The one rule the patient form and the
+    FHIR import share, within the engine's age limits, so an accepted patient can always get a care plan."""
+    if dob > today:
+        return "The date of birth is in the future. Check the year."
+    age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+    if age > OLDEST_AGE:
+        return f"A date of birth more than {OLDEST_AGE} years ago is not possible. Check the year."
+    if age < ADULT_AGE:
+        return f"Chairside's rules are for adults on haemodialysis ({ADULT_AGE} or over)."
+    return None
+
+
 class Patient(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="patients")
@@ -66,6 +89,9 @@ class Patient(models.Model):
     # Contract codes (shared/contract): conditions and current medications.
     conditions = models.JSONField(default=list, blank=True)
     medications = models.JSONField(default=list, blank=True)
+    # From a FHIR import (Patient.deceased[x]): a deceased patient has no current medicines.
+    deceased = models.BooleanField(default=False)
+    deceased_on = models.DateField(null=True, blank=True)
     lab_unit_system = models.CharField(
         "lab units", max_length=2, choices=LabUnitSystem, blank=True, help_text="Leave blank to use the unit's default."
     )
@@ -125,6 +151,9 @@ class LabResult(models.Model):
     source = models.CharField(max_length=10, choices=LabSource, default=LabSource.MANUAL)
     # Identifier of the originating record (e.g. a FHIR Observation id) so a re-import adds nothing twice.
     source_ref = models.CharField(max_length=200, blank=True)
+    # Set when the source retracted the result (FHIR Observation status entered-in-error): kept in the history,
+    # marked, and never the current result.
+    retracted_at = models.DateTimeField(null=True, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -44,8 +44,10 @@ def lab_rows(labs: Iterable[LabResult]) -> list[LabRow]:
 
 
 def latest_labs(labs: Iterable[LabResult]) -> list[LabRow]:
-    """The most recent result per analyte, from results already ordered newest first."""
+    """The most recent result per analyte, from results already ordered newest first. A retracted result (entered
+    in error at its source) stays in the history but is never the current one."""
     seen: dict[str, LabResult] = {}
     for lab in labs:
-        seen.setdefault(lab.analyte, lab)
+        if lab.retracted_at is None:
+            seen.setdefault(lab.analyte, lab)
     return sorted(lab_rows(seen.values()), key=lambda row: row.name)

@@ -98,7 +98,7 @@ def trend_charts(patient: Patient, workups: Sequence[object]) -> list[Chart]:
     k = load_knowledge()
     since = timezone.now() - dt.timedelta(days=TREND_DAYS)
     rows = LabResult.objects.filter(
-        patient=patient, analyte__in=[code for code, _ in LAB_SERIES], taken_at__gte=since
+        patient=patient, analyte__in=[code for code, _ in LAB_SERIES], taken_at__gte=since, retracted_at=None
     ).values_list("analyte", "taken_at", "value_si")
     by_analyte: dict[str, list[tuple[dt.datetime, float]]] = {code: [] for code, _ in LAB_SERIES}
     for analyte, taken_at, value in rows:

@@ -122,9 +122,10 @@ def step_form(workup: Workup, slug: str, data: Any = None) -> StepForm:
 
 
 def recent_labs(patient: Patient) -> dict[str, Any]:
-    """The latest result on file per analyte (among the 60 most recent), offered for re-use on the labs step."""
+    """The latest result on file per analyte (among the 60 most recent), offered for re-use on the labs step.
+    A result retracted at its source (entered in error) is never offered."""
     latest: dict[str, Any] = {}
-    for lab in patient.lab_results.all()[:60]:
+    for lab in patient.lab_results.filter(retracted_at=None)[:60]:
         latest.setdefault(lab.analyte, lab)
     return latest
 

@@ -59,7 +59,10 @@ def test_synthea_patient_imports_with_diabetes_esrd_dialysis_and_medicines(unit_
     assert patient.esrd_onset == dt.date(1989, 2, 18)
     assert patient.sessions_completed == 430
     assert patient.dialysis_started == dt.date(1985, 9, 14)
-    assert set(patient.medications) == {"insulin", "statin"}  # active Humulin and simvastatin
+    # She died in 1994 (deceasedDateTime): imported as deceased, so her orders still marked active (Humulin,
+    # simvastatin) are not current medicines.
+    assert (patient.deceased, patient.deceased_on) == (True, dt.date(1994, 11, 11))
+    assert patient.medications == []
     assert patient.conditions == []  # ischaemic heart disease etc. are not contract conditions
     (p,) = report.patients
     unmapped = {m.rxnorm: m for m in p.unmapped_medications}
@@ -71,6 +74,7 @@ def test_synthea_patient_imports_with_diabetes_esrd_dialysis_and_medicines(unit_
     text = report.as_text()
     assert "Not mapped (current, RxNorm 314076): lisinopril 10 MG Oral Tablet" in text
     assert "sessions completed: 430 (430 new)" in text
+    assert "Deceased: yes (no current medicines)." in text
     event = AuditEvent.objects.get(action=Action.FHIR_IMPORT)
     assert event.patient_public_id == patient.public_id
     assert event.detail["created"] is True and event.detail["sessions_added"] == 430
@@ -117,7 +121,8 @@ def test_hl7_shaped_lab_observations_import_keeping_value_and_unit(unit_a: Unit,
     assert "U/L is not a unit for" in refused  # creatine kinase: never guessed
     assert "not possible in a living patient" in refused  # sodium 1380
     assert "status is 'preliminary'" in refused
-    assert "Creatinine [Mass/volume] in Serum or Plasma" in p.labs_not_used
+    not_used = "\n".join(p.not_used_lines())
+    assert "Creatinine [Mass/volume] in Serum or Plasma (Observation/lab-12): no LOINC code" in not_used
     again = import_fhir([example("labs-bundle.json")], unit=unit_a, user=nurse_a)
     assert again.patients[0].labs_unchanged == 9 and again.patients[0].labs_added == 0
     assert LabResult.objects.filter(patient=patient).count() == 9
