@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "clinic.accounts.middleware.IdleLogoutMiddleware",
     "clinic.accounts.middleware.LoginRequiredMiddleware",
+    "clinic.audit.middleware.AuditAccessMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -106,7 +107,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("CHAIRSIDE_PROXY_COUNT", 0) or None
+# Reverse proxies in front of Chairside: the client's address is read from X-Forwarded-For accordingly, for the
+# audit trail and for login throttling alike (clinic/core/clientip.py).
+CHAIRSIDE_PROXY_COUNT = env_int("CHAIRSIDE_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "clinic.core.clientip.client_ip"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "patients:list"

@@ -28,6 +28,9 @@ def _errors(status: int, message: str, field: str = "") -> HttpResponse:
 def evaluate_view(request: HttpRequest) -> HttpResponse:
     user = user_from_bearer(request)
     if user is None:
+        # The attempt is recorded, never the token; "none" when no bearer token was sent at all.
+        sent = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        record(Action.API_AUTH_FAILED, request=request, detail={"token": "invalid" if sent else "none"})
         response = _errors(401, "A valid API token is required (Authorization: Bearer <token>).")
         response["WWW-Authenticate"] = 'Bearer realm="chairside"'
         return response

@@ -1,4 +1,4 @@
-"""The one way to write an audit event."""
+"""The one way to write an audit event, and the note a view leaves about whose data a request touched."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from typing import Any
 from django.http import HttpRequest
 
 from clinic.audit.models import AuditEvent
+from clinic.core.clientip import client_ip
+
+RECORDED = "_chairside_audit_recorded"
+SUBJECT = "_chairside_audit_subject"
 
 
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+def note_subject(request: HttpRequest, patient: Any) -> None:
+    """Remember the patient a request is about. When the view records nothing more specific, the audit middleware
+    records the access against this patient (clinic/audit/middleware.py)."""
+    setattr(request, SUBJECT, patient)
 
 
 def record(
@@ -30,10 +34,12 @@ def record(
         user = request.user
     if user is not None and not username:
         username = user.get_username()
+    if request is not None:
+        setattr(request, RECORDED, True)
     return AuditEvent.objects.create(
         action=action,
         user=user if user is not None and getattr(user, "pk", None) else None,
-        username=username[:150],
+        username=username.replace("\x00", "")[:150],  # PostgreSQL text cannot hold NUL
         unit=unit,
         patient_public_id=patient_public_id,
         client_ip=client_ip(request),

@@ -38,6 +38,8 @@ def _caller(request: HttpRequest, service_id: str) -> str | JsonResponse:
     try:
         return str(verify_request(request)["iss"])
     except CdsAuthError as exc:
+        # The reason (no secrets in it), never the token itself.
+        record(Action.CDS_AUTH_FAILED, request=request, detail={"service": service_id, "reason": str(exc)[:200]})
         return _error(401, str(exc))
 
 

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.audit.models import Action
-from clinic.audit.services import record
+from clinic.audit.services import note_subject, record
 from clinic.interop.fhir_export import FHIR_JSON, build_careplan, build_document_reference
 from clinic.interop.fhir_import import import_fhir
 from clinic.interop.forms import FhirImportForm
@@ -27,8 +27,11 @@ from clinic.workups.models import Status, Workup
 @require_http_methods(["GET", "POST"])
 def patient_import(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.for_user(request.user).select_related("unit"), public_id=public_id)
+    note_subject(request, patient)
     form = FhirImportForm(request.POST or None, request.FILES or None)
     report = None
+    if request.method == "GET":
+        record(Action.FHIR_IMPORT_VIEW, request=request, unit=patient.unit, patient_public_id=patient.public_id)
     if request.method == "POST" and form.is_valid():
         report = import_fhir(form.payloads(), unit=patient.unit, user=request.user, request=request, target=patient)
     status = 400 if form.errors or (report is not None and not report.ok) else 200
@@ -41,6 +44,8 @@ def unit_import(request: HttpRequest) -> HttpResponse:
     units = request.user.units()
     form = FhirImportForm(request.POST or None, request.FILES or None, units=units)
     report = None
+    if request.method == "GET":
+        record(Action.FHIR_IMPORT_VIEW, request=request)
     if request.method == "POST" and form.is_valid():
         assert form.unit is not None
         report = import_fhir(form.payloads(), unit=form.unit, user=request.user, request=request)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.audit.models import Action
-from clinic.audit.services import record
+from clinic.audit.services import note_subject, record
 from clinic.core import codes
 from clinic.patients.forms import LabResultForm, PatientForm
 from clinic.patients.models import Patient
@@ -23,7 +23,9 @@ WORKUP_HISTORY = 20
 
 
 def _patient_for(request: HttpRequest, public_id: object) -> Patient:
-    return get_object_or_404(Patient.objects.for_user(request.user).select_related("unit"), public_id=public_id)
+    patient = get_object_or_404(Patient.objects.for_user(request.user).select_related("unit"), public_id=public_id)
+    note_subject(request, patient)
+    return patient
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,6 +42,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             terms &= Q(family_name__icontains=word) | Q(given_name__icontains=word) | Q(mrn__icontains=word)
         patients = patients.filter(terms)
     page = Paginator(patients, PAGE_SIZE).get_page(page_number)
+    # That a search happened and how many it found; never the terms (names and MRNs).
+    record(
+        Action.PATIENT_LIST,
+        request=request,
+        detail={"search": bool(query), "results": page.paginator.count, "page": page.number},
+    )
     context = {"page": page, "query": query, "multi_unit": len(request.user.unit_ids()) > 1}
     template = "patients/list.html#results" if request.htmx else "patients/list.html"
     response = render(request, template, context)

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from clinic.audit.models import Action
-from clinic.audit.services import record
+from clinic.audit.services import note_subject, record
 from clinic.printing.context import KINDS, PAPERS, header_for_workup, print_context
 from clinic.printing.pdf import render_plan_pdf
 from clinic.workups.models import SignedPlan, Workup
@@ -28,7 +28,9 @@ def _options(request: HttpRequest) -> tuple[str, str] | None:
 
 def _workup(request: HttpRequest, public_id: str) -> Workup:
     queryset = Workup.objects.for_user(request.user).select_related("patient__unit", "signed_plan__signed_by")
-    return get_object_or_404(queryset, public_id=public_id)
+    workup = get_object_or_404(queryset, public_id=public_id)
+    note_subject(request, workup.patient)
+    return workup
 
 
 Printable = tuple[str, str, Workup, Mapping[str, Any], SignedPlan | None]

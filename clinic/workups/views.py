@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit.models import Action
-from clinic.audit.services import record
+from clinic.audit.services import note_subject, record
 from clinic.patients.models import Patient
 from clinic.workups import presenters, services
 from clinic.workups.forms import AcknowledgeForm, StepForm
@@ -27,7 +27,9 @@ def _workup_for(request: HttpRequest, public_id: object, *, acknowledgements: bo
     queryset = Workup.objects.for_user(request.user).select_related("patient__unit", "created_by")
     if acknowledgements:
         queryset = queryset.prefetch_related("acknowledgements__user")
-    return get_object_or_404(queryset, public_id=public_id)
+    workup = get_object_or_404(queryset, public_id=public_id)
+    note_subject(request, workup.patient)  # audited as an access to this patient unless the view records more
+    return workup
 
 
 def _int(request: HttpRequest, name: str) -> int:
@@ -242,6 +244,7 @@ def make_plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
 def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
     """The care plan (never the answers), ordered for the viewer's role."""
     workup = get_object_or_404(Workup.objects.for_user(request.user).for_plan_page(), public_id=public_id)
+    note_subject(request, workup.patient)
     plan, signed = workup.current_plan()
     if plan is None:
         messages.info(request, "Finish the steps and make the care plan first.")
