@@ -7,6 +7,7 @@ Django system check at start-up.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from .actions import TRIGGERS
@@ -17,9 +18,12 @@ from .contract import (
     DRUGS,
     FINDINGS,
     HARD_STOP_DRUGS,
+    KINDS,
     MEDICATIONS,
     RED_FLAGS,
+    SITES,
     STEPS,
+    TIMINGS,
 )
 from .drugs import STRICTNESS
 from .factors import factor_exists
@@ -146,4 +150,24 @@ def check_integrity(k: Knowledge) -> list[str]:
     for code, f in k.findings.items():
         if f.group not in ("neurological", "spine", "cardiac", "electrolyte", "infection", "access", "other"):
             problems.append(f"finding '{code}': unknown group '{f.group}'")
+        for condition in f.ask_when:
+            if not _ask_when_ok(k, condition):
+                problems.append(f"finding '{code}': ask_when condition '{condition}' is not understood")
     return problems
+
+
+def _ask_when_ok(k: Knowledge, condition: str) -> bool:
+    """One ``ask_when`` condition of a finding names a real episode answer, medicine, group or a year count."""
+    kind, _, value = condition.partition(":")
+    known: dict[str, Collection[str]] = {
+        "site": SITES,
+        "timing": TIMINGS,
+        "kind": KINDS,
+        "medication": k.medications,
+        "medication_group": k.medication_groups,
+    }
+    if kind in known:
+        return value in known[kind]
+    if kind in ("vintage_under_years", "vintage_over_years"):
+        return value.isdigit()
+    return False

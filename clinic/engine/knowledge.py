@@ -98,6 +98,7 @@ class FindingCode:
     question: str
     group: str
     screen: bool
+    ask_when: tuple[str, ...] = ()  # when the wizard shows it by default (codes.toml explains the conditions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +403,7 @@ def _build(directory: Path) -> Knowledge:
             _req(t, "question", f"findings.{code}"),
             _req(t, "group", f"findings.{code}"),
             bool(t.get("screen", False)),
+            tuple(str(c) for c in t.get("ask_when", ())),
         )
         for code, t in codes.get("findings", {}).items()
     }

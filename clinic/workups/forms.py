@@ -222,12 +222,18 @@ class RedFlagForm(StepForm):
         for code, finding in load_knowledge().findings.items():
             self.fields[code] = tri_state_field(finding.question)
 
-    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+    def groups(self, shown: set[str] | None = None) -> list[tuple[str, str, list[forms.BoundField]]]:
+        """(key, title, fields) per group, screen first; only the findings in ``shown`` if it is given."""
         findings = load_knowledge().findings
         grouped: dict[str, list[forms.BoundField]] = {key: [] for key in self.GROUP_TITLES}
         for code, finding in findings.items():
-            grouped["screen" if finding.screen else finding.group].append(self[code])
-        return [(self.GROUP_TITLES[key], fields) for key, fields in grouped.items() if fields]
+            if shown is None or code in shown:
+                grouped["screen" if finding.screen else finding.group].append(self[code])
+        return [(key, self.GROUP_TITLES[key], fields) for key, fields in grouped.items() if fields]
+
+    def answered(self) -> set[str]:
+        """Findings with a yes or no in the form as shown (posted, drafted or saved)."""
+        return {code for code in load_knowledge().findings if self[code].value() in ("yes", "no")}
 
     def to_answers(self) -> dict[str, Any]:
         answers = {}

@@ -225,3 +225,12 @@ def titled_acknowledgements(acknowledgements: Iterable[Any]) -> list[Any]:
     for ack in titled:
         ack.title = red_flags[ack.code].title if ack.code in red_flags else ack.code
     return titled
+
+
+def redflag_layout(form: Any, shown: set[str]) -> dict[str, Any]:
+    """The red-flag step's groups: those relevant to this episode (plus anything answered) shown, the rest
+    behind one "more questions" tap."""
+    shown = shown | form.answered()
+    hidden = set(load_knowledge().findings) - shown
+    more = form.groups(hidden) if hidden else []
+    return {"groups": form.groups(shown), "more": more, "more_count": len(hidden)}

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.patients.models import Patient
-from clinic.workups import presenters, services
+from clinic.workups import presenters, relevance, services
 from clinic.workups.forms import AcknowledgeForm, StepForm
 from clinic.workups.models import Acknowledgement, AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
@@ -77,6 +77,9 @@ def _step_page(
         "step_version": workup.step_version(slug),
         **extra,
     }
+    if slug == "redflags":
+        shown = relevance.shown_findings(workup.answers, workup.patient, workup.created_at.date())
+        context["redflags"] = presenters.redflag_layout(form, shown)
     if slug == "labs":
         context["lab_rows"] = presenters.lab_rows(form, services.recent_labs(workup.patient))
     if slug == "dialysis":

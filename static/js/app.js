@@ -70,3 +70,21 @@ document.addEventListener("click", (event) => {
     }
   }, 1000);
 })();
+
+// "None of these" on a red-flag group: every question of the group still "not assessed" becomes No, on screen,
+// and is autosaved. A Yes or No already given is never changed.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.none-of-these");
+  if (!button) return;
+  const group = button.closest(".finding-group");
+  let changed = false;
+  group.querySelectorAll("fieldset.choice-group").forEach((fieldset) => {
+    const checked = fieldset.querySelector("input[type=radio]:checked");
+    const no = fieldset.querySelector("input[type=radio][value=no]");
+    if (no && (!checked || checked.value === "")) {
+      no.checked = true;
+      changed = true;
+    }
+  });
+  if (changed) group.closest("form").dispatchEvent(new Event("change", { bubbles: true }));
+});

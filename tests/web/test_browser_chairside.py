@@ -112,3 +112,111 @@ def test_an_emergency_answer_shows_the_emergency_in_view_before_save(
     assert page.url.endswith("/steps/redflags/")  # nothing was submitted: the step is still open
     workup.refresh_from_db()
     assert workup.answers["redflags"][finding] is True
+
+
+class Taps:
+    """Counts what a nurse does with a finger: each click or each field focused to type in is one tap."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.count = 0
+        self.log: list[str] = []
+
+    def tap(self, locator: Any, why: str) -> None:
+        locator.click()
+        self.count += 1
+        self.log.append(why)
+
+    def type(self, locator: Any, text: str, why: str) -> None:
+        locator.fill(text)
+        self.count += 1
+        self.log.append(why)
+
+
+NECK_SCREEN_NO = [
+    "speech_disturbance",
+    "confusion",
+    "myoclonus",
+    "seizure",
+    "arm_weakness_or_numbness",
+    "fever",
+    "chest_pain",
+    "palpitations",
+    "syncope",
+    "carpopedal_spasm",
+    "perioral_tingling",
+    "shivering_or_rigors",
+    "access_hand_ischaemia",
+    "neck_pain_persistent",
+    "neck_pain_progressive",
+    "hand_clumsiness",
+    "gait_change",
+    "torticollis",
+    "neck_stiffness",
+]
+
+
+def test_journey_before(chromium: None, live_server: Any, ward: dict[str, Any], browser: Any) -> None:
+    page = browser.new_context(viewport=TABLET).new_page()
+    sign_in(page, live_server.url)
+    taps = Taps(page)
+    taps.tap(page.get_by_role("link", name="Kowalski, Walter"), "patient")
+    taps.tap(page.get_by_role("button", name="Start cramp workup"), "start")
+    page.wait_for_url(re.compile(r"/steps/episode/$"))
+    taps.tap(page.get_by_text("After dialysis (same day)", exact=True), "timing")
+    taps.type(page.get_by_label("Hours after dialysis (hours)"), "2", "hours")
+    taps.tap(page.get_by_label("Neck"), "neck")
+    taps.tap(page.get_by_text("Spasm", exact=True), "spasm")
+    taps.tap(page.locator("label[for=id_severity_0_10_7]"), "severity 6")
+    taps.tap(page.get_by_role("button", name="Save and continue"), "save")
+    page.wait_for_url(re.compile(r"/steps/redflags/$"))
+    for code in NECK_SCREEN_NO:
+        taps.tap(page.locator(f"label[for=id_{code}_1]"), code)
+    taps.tap(page.get_by_role("button", name="Save and continue"), "save")
+    page.wait_for_url(re.compile(r"/steps/vitals/$"))
+    taps.type(page.get_by_label("Pre-dialysis systolic blood pressure (mmHg)"), "150", "sbp")
+    taps.type(page.get_by_label("Lowest systolic blood pressure (mmHg)"), "130", "nadir")
+    taps.tap(page.get_by_role("button", name="Save and continue"), "save")
+    page.wait_for_url(re.compile(r"/steps/labs/$"))
+    for button in page.get_by_role("button", name="Use").all():
+        taps.tap(button, "use")
+    page.wait_for_timeout(800)
+    taps.tap(page.get_by_role("button", name="Save and continue"), "save")
+    page.wait_for_url(re.compile(r"/steps/dialysis/$"))
+    taps.type(page.get_by_label("Pre-dialysis weight (kg)"), "73", "pre")
+    taps.type(page.get_by_label("Previous post-dialysis weight (kg)"), "70.4", "prev")
+    taps.type(page.get_by_label("Target weight (kg)"), "70", "target")
+    taps.type(page.get_by_label("Session length (minutes)"), "240", "minutes")
+    taps.tap(page.get_by_role("button", name="Save and continue"), "save")
+    page.wait_for_url(re.compile(r"/steps/medications/$"))
+    taps.tap(page.get_by_role("button", name="Save and continue"), "save")
+    page.wait_for_url(re.compile(r"/steps/review/$"))
+    taps.tap(page.get_by_role("button", name="Make care plan"), "plan")
+    page.wait_for_url(re.compile(r"/plan/$"))
+    print(f"\nTAPS BEFORE: {taps.count}: {taps.log}")
+
+
+def test_none_of_these_sets_a_groups_unanswered_questions_to_no_visibly(
+    chromium: None, live_server: Any, ward: dict[str, Any], browser: Any
+) -> None:
+    workup = new_workup(ward, episode={"timing": "after_dialysis", "sites": ["neck"], "kind": "spasm"})
+    page = browser.new_context(viewport=TABLET).new_page()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/workups/{workup.public_id}/steps/redflags/")
+    assert not page.locator("#id_asterixis_2").is_visible()  # behind "more questions"
+    page.locator("label[for=id_palpitations_0]").click()  # Yes, before "none of these"
+    screen = page.locator(".finding-group").first
+    screen.get_by_role("button", name="None of these").click()
+    assert page.locator("#id_fever_1").is_checked()  # No, on screen
+    assert page.locator("#id_palpitations_0").is_checked()  # the Yes given is kept
+    page.locator("label[for=id_fever_0]").click()  # still changeable
+    page.wait_for_timeout(1200)
+    workup.refresh_from_db()
+    saved = workup.answers["redflags"]
+    assert saved["fever"] is True and saved["palpitations"] is True and saved["seizure"] is False
+    assert "asterixis" not in saved and "torticollis" not in saved  # not shown or not in the group: not assessed
+    page.get_by_text("more questions", exact=False).click()
+    assert page.locator("#id_asterixis_2").is_checked()  # one tap away, still "not assessed"
+    from tests.web.browser import screenshot
+
+    screenshot(page, "ux-redflags-more-open")
