@@ -34,6 +34,7 @@ class Action(models.TextChoices):
     PLAN_SUBMIT = "plan_submit", "Submitted plan for review"
     PLAN_SIGN = "plan_sign", "Signed care plan"
     PLAN_REVISE = "plan_revise", "Revised signed plan"
+    PLAN_RETURN = "plan_return", "Returned plan to the nurse"
     PLAN_PRINT = "plan_print", "Printed care plan"
     PLAN_PDF = "plan_pdf", "Downloaded care plan PDF"
     API_EVALUATE = "api_evaluate", "API evaluate"

@@ -82,6 +82,12 @@ class Workup(models.Model):
         related_name="revisions",
         help_text="The signed workup this one changes (a new version; the old one stays as signed).",
     )
+    # A nephrologist's "return to nurse" (awaiting review -> draft): what should change, by whom, when.
+    return_comment = models.TextField(blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
     # Denormalised numbers for the patient's trend chart (filled when a plan is made).
     severity = models.PositiveSmallIntegerField(null=True, blank=True)
     uf_rate_ml_kg_h = models.FloatField(null=True, blank=True)

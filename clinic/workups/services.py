@@ -1,5 +1,6 @@
-"""Workup orchestration: save steps (with an optimistic lock), preview red flags, make, submit, sign and revise
-plans. No HTTP objects here; views call these and render."""
+"""Workup orchestration: save steps (with an optimistic lock), preview red flags, make, submit, sign, return and
+revise plans. Every change of a workup asks clinic/workups/transitions.py (the one table of states and allowed
+actions) first. No HTTP objects here; views call these and render."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clinic.accounts.models import Role, User
+from clinic.accounts.models import User
 from clinic.audit.models import Action
 from clinic.audit.services import record
 from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.workups.case import build_case
 from clinic.workups.forms import DialysisForm, StepForm
-from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
+from clinic.workups.models import Acknowledgement, SignedPlan, Workup
 from clinic.workups.presenters import banner_flags
 from clinic.workups.steps import BY_SLUG, applicable
+from clinic.workups.transitions import Act, NotAllowed, Transition, check
+
+__all__ = ["ConflictError", "NotAllowed"]  # NotAllowed lives with the transition table; views catch it from here
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +44,6 @@ class ConflictError(Exception):
         self.current = current
         self.slug = slug
         super().__init__(f"Workup {current.public_id} changed (now version {current.version}).")
-
-
-class NotAllowed(Exception):
-    """The user's role or the workup's state does not allow this."""
 
 
 @dataclass(frozen=True)
@@ -143,14 +143,17 @@ def derived_preview(workup: Workup, data: Any, initial: dict[str, Any]) -> dict[
     return {"uf_rate_ml_kg_h": plan.derived.uf_rate_ml_kg_h, "idwg_percent": plan.derived.idwg_percent}
 
 
-def _locked_update(workup: Workup, expected_version: int, user: User, **changes: Any) -> Workup:
-    """Write ``changes`` only if nobody saved since ``expected_version`` (whole-workup actions: make the plan,
-    submit, sign); raise ConflictError otherwise."""
-    if not workup.is_editable:
-        raise NotAllowed("This plan is signed; revise it to make a new version.")
-    updated = Workup.objects.filter(
-        pk=workup.pk, version=expected_version, status__in=[Status.DRAFT, Status.AWAITING_REVIEW]
-    ).update(version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **changes)
+def _transition(workup: Workup, act: Act, user: User, emergency_pending: bool = False) -> Transition:
+    return check(workup.status, act, role=user.role_in(workup.patient.unit_id), emergency_pending=emergency_pending)
+
+
+def _locked_update(workup: Workup, expected_version: int, user: User, transition: Transition, **changes: Any) -> Workup:
+    """Move the workup to ``transition.target`` and write ``changes``, only if nobody saved since
+    ``expected_version`` and the state is still the one the transition was checked in; raise ConflictError (or
+    NotAllowed, if it was signed meanwhile) otherwise."""
+    updated = Workup.objects.filter(pk=workup.pk, version=expected_version, status=workup.status).update(
+        status=transition.target, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **changes
+    )
     fresh = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
     if not updated:
         if fresh.is_signed:
@@ -174,8 +177,7 @@ def _save_step_state(
         # saves of different steps merge instead of one overwriting the other.
         Workup.objects.filter(pk=workup.pk).update(version=F("version"))
         locked = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
-        if locked.is_signed:
-            raise NotAllowed("This plan was signed meanwhile; revise it to make a new version.")
+        transition = _transition(locked, Act.EDIT if answers is not None else Act.AUTOSAVE, user)
         meta = locked.step_meta.get(slug, {})
         current = int(meta.get("version", 0))
         if current != step_version and not (editor and meta.get("editor") == editor):
@@ -183,8 +185,7 @@ def _save_step_state(
         if answers is not None:
             locked.answers = {**locked.answers, slug: answers}
             locked.drafts = {k: v for k, v in locked.drafts.items() if k != slug}
-            if locked.status == Status.AWAITING_REVIEW:
-                locked.status = Status.DRAFT  # an edited plan must be made and submitted again
+        locked.status = transition.target  # edited answers send a submitted plan back to draft
         if draft is not None:
             locked.drafts = {**locked.drafts, slug: draft}
         locked.step_meta = {**locked.step_meta, slug: {"version": current + 1, "editor": editor, "user": user.pk}}
@@ -242,8 +243,26 @@ def unacknowledged_emergencies(workup: Workup, plan: CarePlan | None) -> list[An
     return [flag for flag in plan.red_flags if flag.urgency == "emergency" and flag.code not in acknowledged]
 
 
+def pending_emergencies(workup: Workup, plan: CarePlan | None = None) -> set[str]:
+    """Emergency red flags nobody has acknowledged: those in ``plan`` (the plan being made) or, without one, those
+    the current answers raise and those in the stored plan (what would be submitted or signed)."""
+    if plan is not None:
+        return {flag.code for flag in unacknowledged_emergencies(workup, plan)}
+    stored = {
+        flag.get("code")
+        for flag in (workup.plan_json or {}).get("red_flags", [])
+        if isinstance(flag, dict) and flag.get("urgency") == "emergency"
+    }
+    acknowledged = {ack.code for ack in workup.acknowledgements.all()}
+    return {flag.code for flag in unacknowledged_emergencies(workup, preview(workup))} | (stored - acknowledged)
+
+
 def acknowledge(workup: Workup, code: str, reason: str, user: User, request: Any = None) -> Acknowledgement:
-    ack = Acknowledgement.objects.create(workup=workup, code=code, reason=reason, user=user)
+    with transaction.atomic():
+        Workup.objects.filter(pk=workup.pk).update(version=F("version"))  # lock: no signing in between
+        locked = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
+        _transition(locked, Act.ACKNOWLEDGE, user)
+        ack = Acknowledgement.objects.create(workup=locked, code=code, reason=reason, user=user)
     _audit(Action.RED_FLAG_ACK, workup, user, request, code=code, reason=reason)
     return ack
 
@@ -267,13 +286,14 @@ def revalidate(workup: Workup) -> list[StepProblem]:
 def make_plan(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:
     case = build_case(workup.patient, workup.answers, workup.created_at.date())
     plan = evaluate(case)  # answers were re-validated by the forms; CaseError here is a programming error
-    plan_dict = plan_to_dict(plan)
+    transition = _transition(workup, Act.MAKE_PLAN, user, bool(pending_emergencies(workup, plan)))
     fresh = _locked_update(
         workup,
         expected_version,
         user,
+        transition,
         case_json=case,
-        plan_json=plan_dict,
+        plan_json=plan_to_dict(plan),
         plan_made_at=timezone.now(),
         severity=workup.answers.get("episode", {}).get("severity_0_10"),
         uf_rate_ml_kg_h=plan.derived.uf_rate_ml_kg_h,
@@ -284,30 +304,29 @@ def make_plan(workup: Workup, expected_version: int, user: User, request: Any = 
 
 
 def submit(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:
+    transition = _transition(workup, Act.SUBMIT, user, bool(pending_emergencies(workup)))
     if workup.plan_json is None:
         raise NotAllowed("Make the care plan before submitting it for review.")
-    if workup.status != Status.DRAFT:
-        raise NotAllowed("Only a draft can be submitted for review.")
-    fresh = _locked_update(
-        workup, expected_version, user, status=Status.AWAITING_REVIEW, submitted_by=user, submitted_at=timezone.now()
-    )
+    fresh = _locked_update(workup, expected_version, user, transition, submitted_by=user, submitted_at=timezone.now())
     _audit(Action.PLAN_SUBMIT, workup, user, request)
     return fresh
 
 
 def can_sign(user: User, workup: Workup) -> bool:
-    return user.role_in(workup.patient.unit_id) == Role.NEPHROLOGIST
+    """Whether to offer "Sign": a nephrologist of the unit, on a plan awaiting review (emergencies aside)."""
+    try:
+        _transition(workup, Act.SIGN, user)
+    except NotAllowed:
+        return False
+    return True
 
 
 @transaction.atomic
 def sign(workup: Workup, expected_version: int, user: User, request: Any = None) -> SignedPlan:
-    if not can_sign(user, workup):
-        raise NotAllowed("Only a nephrologist of this unit can sign a care plan.")
+    transition = _transition(workup, Act.SIGN, user, bool(pending_emergencies(workup)))
     if workup.plan_json is None or workup.case_json is None:
         raise NotAllowed("Make the care plan before signing it.")
-    if workup.status == Status.SIGNED:
-        raise NotAllowed("This plan is already signed.")
-    fresh = _locked_update(workup, expected_version, user, status=Status.SIGNED)
+    fresh = _locked_update(workup, expected_version, user, transition)
     knowledge = load_knowledge()
     snapshot = SignedPlan.objects.create(
         workup=fresh,
@@ -322,10 +341,34 @@ def sign(workup: Workup, expected_version: int, user: User, request: Any = None)
     return snapshot
 
 
+RETURN_COMMENT_MAX = 2000
+
+
+def return_to_nurse(workup: Workup, user: User, comment: str, expected_version: int, request: Any = None) -> Workup:
+    """A nephrologist sends a plan awaiting review back to draft, saying what should change (kept on the workup;
+    the audit event records only that it happened, never the comment's text)."""
+    transition = _transition(workup, Act.RETURN_TO_NURSE, user)
+    comment = comment.replace("\x00", "").strip()
+    if not comment:
+        raise NotAllowed("Say what the nurse should check or change.")
+    if len(comment) > RETURN_COMMENT_MAX:
+        raise NotAllowed(f"Keep the comment under {RETURN_COMMENT_MAX} characters.")
+    fresh = _locked_update(
+        workup,
+        expected_version,
+        user,
+        transition,
+        return_comment=comment,
+        returned_by=user,
+        returned_at=timezone.now(),
+    )
+    _audit(Action.PLAN_RETURN, workup, user, request)
+    return fresh
+
+
 def revise(workup: Workup, user: User, request: Any = None) -> Workup:
     """Changing a signed plan makes a new draft version; the signed one stays readable exactly as signed."""
-    if not workup.is_signed:
-        raise NotAllowed("Only a signed plan is revised; a draft can be edited directly.")
+    _transition(workup, Act.REVISE, user)
     new = Workup.objects.create(
         patient=workup.patient, created_by=user, updated_by=user, answers=workup.answers, revises=workup
     )

@@ -210,14 +210,18 @@ def acknowledge_view(request: HttpRequest, public_id: str) -> HttpResponse:
     form = AcknowledgeForm(request.POST)
     back = request.POST.get("step", "review")
     back = back if back in BY_SLUG else "review"
-    pending = {flag.code for flag in services.unacknowledged_emergencies(workup, services.preview(workup))}
+    pending = services.pending_emergencies(workup)
     if not form.is_valid():
         messages.error(request, "Choose what you have done about this emergency before continuing.")
         return _to_step(workup, back)
     if form.cleaned_data["code"] not in pending:
         messages.info(request, "That red flag is no longer raised or was already acknowledged.")
         return _to_step(workup, back)
-    services.acknowledge(workup, form.cleaned_data["code"], form.cleaned_data["reason"], request.user, request)
+    try:
+        services.acknowledge(workup, form.cleaned_data["code"], form.cleaned_data["reason"], request.user, request)
+    except services.NotAllowed as exc:
+        messages.error(request, str(exc))
+        return redirect("workups:plan", public_id=workup.public_id)
     if form.cleaned_data["reason"] == AckReason.ENTERED_IN_ERROR:
         messages.info(request, "Correct the answer that raised the red flag.")
         return _to_step(workup, "redflags")
@@ -239,6 +243,9 @@ def make_plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         messages.error(
             request, "Someone else changed this workup just now. Check the review, then make the plan again."
         )
+        return _to_step(workup, "review")
+    except services.NotAllowed as exc:  # an emergency red flag not acknowledged yet
+        messages.error(request, str(exc))
         return _to_step(workup, "review")
     return redirect("workups:plan", public_id=workup.public_id)
 

@@ -102,6 +102,7 @@ def complete(
         "other_medications": "zolpidem",
     }
     assert post_step(client, workup, "medications", meds).status_code == 302
+    acknowledge_all(client, workup)  # baclofen raises an emergency: make-plan refuses until acknowledged
 
 
 def acknowledge_all(client: Client, workup: Workup) -> None:
