@@ -207,5 +207,6 @@ LOGGING = {
     },
 }
 # Form widgets render through Django's Jinja2 widget templates: the same markup as the Django-template ones,
-# about a fifth faster on the wizard's longest steps (crispy-forms still renders the Bootstrap wrappers).
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+# about a fifth faster on the wizard's longest steps (crispy-forms still renders the Bootstrap wrappers). Templates
+# that exist only as Django templates (the admin's widgets) fall back to Django's renderer (clinic/core/renderers.py).
+FORM_RENDERER = "clinic.core.renderers.Jinja2WithDjangoFallback"

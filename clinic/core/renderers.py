@@ -1,0 +1,31 @@
+"""The form renderer: Django's Jinja2 widget templates first (the same markup as the Django-template ones, about a
+fifth faster on the wizard's longest steps), and Django templates for any template that only exists as one.
+
+The Django admin's widgets (related-object wrappers, split date/time, the password-hash display, filtered
+multi-selects) ship only Django templates. With the plain Jinja2 renderer those pages answered 500 (the template
+could not be found); here they fall back to Django's own template renderer, like every other Django site.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.forms.renderers import BaseRenderer, DjangoTemplates, Jinja2
+from django.template import TemplateDoesNotExist
+from django.utils.functional import cached_property
+
+
+class Jinja2WithDjangoFallback(BaseRenderer):
+    @cached_property
+    def jinja2(self) -> Jinja2:
+        return Jinja2()
+
+    @cached_property
+    def django(self) -> DjangoTemplates:
+        return DjangoTemplates()
+
+    def get_template(self, template_name: str) -> Any:
+        try:
+            return self.jinja2.get_template(template_name)
+        except TemplateDoesNotExist:
+            return self.django.get_template(template_name)
