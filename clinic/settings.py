@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "clinic.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,6 +133,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Sessions: end after SESSION_IDLE_MINUTES without activity (IdleLogoutMiddleware), and after 12 h regardless.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# On shared ward computers, end the session when the browser closes as well (a cookie without an expiry date).
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -175,6 +178,14 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Permissions-Policy (clinic/core/middleware.py): Chairside uses none of these browser features, so none may be used,
+# by our pages or anything framed in them.
+_NO_FEATURES = (
+    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen",
+    "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer", "microphone", "midi", "payment",
+    "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+)  # fmt: skip
+PERMISSIONS_POLICY: dict[str, list[str]] = {feature: [] for feature in _NO_FEATURES}
 
 # Behind TLS in production (DEBUG off): secure cookies, HSTS and redirect to HTTPS.
 # SECURE_SSL_REDIRECT can be switched off when a proxy already redirects (CHAIRSIDE_SSL_REDIRECT=0).
