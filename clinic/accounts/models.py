@@ -37,6 +37,12 @@ class Unit(models.Model):
     lab_unit_system = models.CharField(
         max_length=2, choices=LabUnitSystem, default=LabUnitSystem.SI, help_text="Default units for lab entry."
     )
+    lab_fresh_days = models.PositiveSmallIntegerField(
+        "lab results current for (days)",
+        default=35,
+        help_text="Results older than this are shown as stale in a workup and not offered with 'Use all'. "
+        "Routine haemodialysis bloods are monthly.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -54,11 +54,19 @@ def analyte_name(code: str) -> str:
 
 
 @cache
+def unit_aliases() -> dict[str, str]:
+    """ASCII spellings of units the knowledge also lists properly ("ug/L" for "µg/L"): accepted, not offered."""
+    units = {unit.unit for analyte in load_knowledge().analytes.values() for unit in analyte.units}
+    return {u: "µ" + u[1:] for u in units if u.startswith("u") and "µ" + u[1:] in units}
+
+
 def all_unit_choices() -> list[tuple[str, str]]:
+    aliases = unit_aliases()
     seen: dict[str, str] = {}
     for analyte in load_knowledge().analytes.values():
         for unit in analyte.units:
-            seen.setdefault(unit.unit, unit.unit)
+            if unit.unit not in aliases:
+                seen.setdefault(unit.unit, unit.unit)
     return list(seen.items())
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from clinic.accounts.models import Unit, User
 from clinic.core import codes
+from clinic.core.fields import UnitChoiceField
 from clinic.patients.models import LabResult, Patient, birth_date_problem, normalise_mrn
 
 
@@ -144,7 +145,7 @@ class PatientForm(forms.ModelForm):
 
 class LabResultForm(forms.ModelForm):
     analyte = forms.ChoiceField(label="Test")
-    unit = forms.ChoiceField()
+    unit = UnitChoiceField()
 
     class Meta:
         model = LabResult

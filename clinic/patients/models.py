@@ -139,6 +139,7 @@ class LabSource(models.TextChoices):
     MANUAL = "manual", "Entered by hand"
     FHIR = "fhir", "FHIR import"
     DEMO = "demo", "Demo data"
+    WORKUP = "workup", "Entered in a workup"
 
 
 class LabResult(models.Model):

@@ -12,6 +12,7 @@ from django import forms
 from django.http import QueryDict
 
 from clinic.core import codes
+from clinic.core.fields import UnitChoiceField
 from clinic.engine import load_knowledge
 from clinic.engine.contract import KINDS, LAB_WHEN, SITES, TIMINGS
 from clinic.engine.validation import DIALYSIS, EPISODE, VITALS, Bool, Enum, Num
@@ -273,13 +274,14 @@ class LabsForm(StepForm):
         super().__init__(*args, **kwargs)
         self.rows: list[tuple[str, str]] = []
         for code, analyte in load_knowledge().analytes.items():
-            units = list(dict.fromkeys(u.unit for u in analyte.units))
+            aliases = codes.unit_aliases()
+            units = [u for u in dict.fromkeys(u.unit for u in analyte.units) if u not in aliases]
             default_unit = codes.preferred_unit(code, self.unit_system)
             value = forms.FloatField(required=False, label=analyte.name)
             value.error_messages["invalid"] = "Enter a number, for example 0.85."
             value.widget.attrs.update({"inputmode": "decimal", "step": "any", "autocomplete": "off"})
             self.fields[f"{code}__value"] = value
-            self.fields[f"{code}__unit"] = forms.ChoiceField(
+            self.fields[f"{code}__unit"] = UnitChoiceField(
                 choices=[(u, u) for u in units],
                 initial=default_unit,
                 required=False,

@@ -3,6 +3,7 @@ thresholds they cross, lab conversions, answer summaries. No database access her
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -210,12 +211,16 @@ def differences(theirs: Mapping[str, Any], mine: Mapping[str, Any]) -> list[tupl
     return [(key.replace("_", " "), theirs.get(key, "not answered"), mine.get(key, "not answered")) for key in changed]
 
 
-def lab_rows(form: Any, recent: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """The labs step's table: per analyte its value, unit and time fields and the latest result on file."""
-    return [
-        (code, name, form[f"{code}__value"], form[f"{code}__unit"], form[f"{code}__when"], recent.get(code))
-        for code, name in form.rows
-    ]
+def lab_rows(form: Any, recent: Mapping[str, Any], fresh_days: int, now: dt.datetime) -> list[tuple[Any, ...]]:
+    """The labs step's table: per analyte its value, unit and time fields, the latest result on file, and whether
+    that result is older than the unit's freshness window (stale: shown, marked, not in "Use all")."""
+    cutoff = now - dt.timedelta(days=fresh_days)
+    rows = []
+    for code, name in form.rows:
+        last = recent.get(code)
+        stale = last is not None and last.taken_at < cutoff
+        rows.append((code, name, form[f"{code}__value"], form[f"{code}__unit"], form[f"{code}__when"], last, stale))
+    return rows
 
 
 def titled_acknowledgements(acknowledgements: Iterable[Any]) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +17,7 @@ from clinic.accounts.models import User
 from clinic.audit.models import Action
 from clinic.audit.services import record
 from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict
-from clinic.patients.models import Patient
+from clinic.patients.models import LabResult, LabSource, Patient
 from clinic.workups.case import build_case
 from clinic.workups.forms import DialysisForm, StepForm
 from clinic.workups.models import Acknowledgement, SignedPlan, Workup
@@ -121,13 +122,43 @@ def step_form(workup: Workup, slug: str, data: Any = None) -> StepForm:
     return form_class(initial=initial, unit_system=workup.patient.effective_lab_units())
 
 
-def recent_labs(patient: Patient) -> dict[str, Any]:
+def recent_labs(patient: Patient, workup: Workup | None = None) -> dict[str, Any]:
     """The latest result on file per analyte (among the 60 most recent), offered for re-use on the labs step.
-    A result retracted at its source (entered in error) is never offered."""
+    A result retracted at its source (entered in error) is never offered, nor one this workup itself recorded."""
+    results = patient.lab_results.filter(retracted_at=None)
+    if workup is not None:
+        results = results.exclude(source=LabSource.WORKUP, source_ref__startswith=_lab_ref(workup, ""))
     latest: dict[str, Any] = {}
-    for lab in patient.lab_results.filter(retracted_at=None)[:60]:
+    for lab in results[:60]:
         latest.setdefault(lab.analyte, lab)
     return latest
+
+
+def _lab_ref(workup: Workup, analyte: str) -> str:
+    return f"workup:{workup.public_id}:{analyte}"
+
+
+def record_workup_labs(workup: Workup, labs: list[dict[str, Any]], user: User) -> None:
+    """Results typed into a workup go to the patient's lab record, with the workup as their source (one row per
+    analyte, updated when the step is saved again, removed when the value is cleared). A value re-used unchanged
+    from the record is not recorded twice."""
+    on_file = recent_labs(workup.patient, workup)
+    kept: set[str] = set()
+    for lab in labs:
+        previous = on_file.get(lab["analyte"])
+        if previous is not None and float(previous.value) == lab["value"] and previous.unit == lab["unit"]:
+            continue
+        ref = _lab_ref(workup, lab["analyte"])
+        kept.add(ref)
+        existing = LabResult.objects.filter(patient=workup.patient, source=LabSource.WORKUP, source_ref=ref).first()
+        result = existing or LabResult(patient=workup.patient, source=LabSource.WORKUP, source_ref=ref)
+        result.analyte, result.unit = lab["analyte"], lab["unit"]
+        result.value = Decimal(str(lab["value"]))
+        result.taken_at, result.entered_by = workup.created_at, user
+        result.save()
+    LabResult.objects.filter(
+        patient=workup.patient, source=LabSource.WORKUP, source_ref__startswith=_lab_ref(workup, "")
+    ).exclude(source_ref__in=kept).delete()
 
 
 def derived_preview(workup: Workup, data: Any, initial: dict[str, Any]) -> dict[str, float | None]:
@@ -204,7 +235,10 @@ def save_step(
     request: Any = None,
     editor: str = "",
 ) -> Workup:
-    fresh = _save_step_state(workup, slug, step_version, editor, user, answers=answers, draft=None)
+    with transaction.atomic():
+        fresh = _save_step_state(workup, slug, step_version, editor, user, answers=answers, draft=None)
+        if slug == "labs":
+            record_workup_labs(fresh, answers.get("labs", []), user)
     _audit(Action.STEP_SAVE, workup, user, request, step=slug)
     return fresh
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit.models import Action
@@ -81,7 +82,10 @@ def _step_page(
         shown = relevance.shown_findings(workup.answers, workup.patient, workup.created_at.date())
         context["redflags"] = presenters.redflag_layout(form, shown)
     if slug == "labs":
-        context["lab_rows"] = presenters.lab_rows(form, services.recent_labs(workup.patient))
+        recent = services.recent_labs(workup.patient, workup)
+        context["lab_rows"] = presenters.lab_rows(form, recent, workup.patient.unit.lab_fresh_days, timezone.now())
+        context["lab_fresh_days"] = workup.patient.unit.lab_fresh_days
+        context["lab_rows_fresh"] = sum(1 for row in context["lab_rows"] if row[5] is not None and not row[6])
     if slug == "dialysis":
         derived = services.derived_preview(workup, form.data if form.is_bound else None, form.initial)
         context["derived"] = presenters.derived_values(derived)

@@ -1,20 +1,31 @@
 // Chairside behaviour that would otherwise need inline script (the CSP forbids inline script and eval).
 "use strict";
 
-document.addEventListener("click", (event) => {
-  // "Use" a lab result already on file: copy its value and unit into the row, then let htmx preview it.
-  const button = event.target.closest("button.use-last");
-  if (!button) return;
+// "Use" a lab result already on file: copy its value and unit into the row, then let htmx preview it.
+function useLastLab(button) {
   const input = document.getElementById(button.dataset.target);
   const unit = document.getElementById(button.dataset.unitTarget);
-  if (!input) return;
+  if (!input) return null;
   input.value = button.dataset.value;
   if (unit) {
     const option = Array.from(unit.options).find((o) => o.value === button.dataset.unit);
     if (option) unit.value = option.value;
   }
   input.dispatchEvent(new Event("change", { bubbles: true }));
-  input.focus();
+  return input;
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.use-last");
+  if (button) {
+    const input = useLastLab(button);
+    if (input) input.focus();
+    return;
+  }
+  // "Use all": every current (not stale) result on file, in one tap.
+  if (event.target.closest("button.use-all-labs")) {
+    document.querySelectorAll('button.use-last[data-fresh="1"]').forEach(useLastLab);
+  }
 });
 
 // Automatic log-off warning. The server ends a session after SESSION_IDLE_MINUTES without a request; a minute
