@@ -135,9 +135,12 @@ def _post_step(request: HttpRequest, workup: Workup, slug: str) -> HttpResponse:
     if not form.is_valid():
         try:
             workup = services.autosave(workup, slug, _raw(request), step_version, request.user, editor)
+            read_at = workup.step_version(slug)  # this tab's own draft is now the version the answers extend
         except services.ConflictError as exc:
-            workup = exc.current
-        return _step_page(request, workup, slug, form, status=400)
+            # Someone else saved meanwhile: the page keeps the version the typed answers were read at, so the
+            # corrected resubmission conflicts (and shows both) instead of silently overwriting theirs.
+            workup, read_at = exc.current, step_version
+        return _step_page(request, workup, slug, form, status=400, step_version=read_at)
     try:
         workup = services.save_step(workup, slug, form.to_answers(), step_version, request.user, request, editor)
     except services.ConflictError as exc:
