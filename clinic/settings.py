@@ -98,12 +98,16 @@ AUTHENTICATION_BACKENDS = [
     "clinic.accounts.backends.MembershipsModelBackend",
 ]
 
-# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for the same username from the same
-# address, that pair is locked for AXES_COOLOFF_MINUTES (a unit admin or the Django admin can unlock it sooner).
-# Locking by the pair, not the username alone, stops a stranger from locking a nurse out of her own account.
+# Login throttling (django-axes), two lockout parameters with the same limit:
+# - AXES_FAILURE_LIMIT failed sign-ins for one username from one address lock that pair (not the username alone, so
+#   a stranger elsewhere cannot lock a nurse out of her own account);
+# - AXES_FAILURE_LIMIT failed sign-ins from one address, whatever the usernames, lock that address (password
+#   spraying: a few guesses at many accounts). A successful sign-in from the address clears its count.
+# Locks last AXES_COOLOFF_MINUTES; a unit admin unlocks a username on the Staff page, a superuser anything in the
+# admin (Axes > Access attempts).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429

@@ -7,6 +7,7 @@ from axes.models import AccessAttempt
 from axes.utils import reset
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +27,19 @@ def _admin_unit(request: HttpRequest, code: str) -> Unit:
     if unit is None:
         raise Http404("No such unit.")
     return unit
+
+
+LAST_ADMIN = "{user} is the last unit admin of {unit}: make someone else unit admin first."
+
+
+def _leaves_no_admin(unit: Unit, membership: Membership, new_role: str | None) -> bool:
+    """Would giving ``membership`` ``new_role`` (None: removing it) leave the unit without a unit admin? Locks the
+    unit's admin memberships until the transaction ends, so two admins demoting each other at once cannot both
+    succeed (on PostgreSQL the second waits, then sees the first's change)."""
+    admins = list(
+        Membership.objects.select_for_update().filter(unit=unit, role=Role.UNIT_ADMIN).values_list("pk", flat=True)
+    )
+    return membership.pk in admins and new_role != Role.UNIT_ADMIN and len(admins) == 1
 
 
 @require_GET
@@ -69,7 +83,12 @@ def staff_add(request: HttpRequest, code: str) -> HttpResponse:
             first_name=form.cleaned_data["first_name"],
             last_name=form.cleaned_data["last_name"],
         )
-    Membership.objects.update_or_create(user=user, unit=unit, defaults={"role": form.cleaned_data["role"]})
+    with transaction.atomic():
+        current = Membership.objects.filter(user=user, unit=unit).first()
+        if current is not None and _leaves_no_admin(unit, current, form.cleaned_data["role"]):
+            messages.error(request, LAST_ADMIN.format(user=user.username, unit=unit.name))
+            return redirect("staff")
+        Membership.objects.update_or_create(user=user, unit=unit, defaults={"role": form.cleaned_data["role"]})
     record(
         Action.STAFF_CHANGE,
         request=request,
@@ -88,25 +107,33 @@ def staff_change(request: HttpRequest, code: str, membership_id: int) -> HttpRes
         if membership.user == request.user:
             messages.error(request, "You cannot remove yourself from the unit.")
             return redirect("staff")
-        membership.delete()
+        with transaction.atomic():
+            if _leaves_no_admin(unit, membership, None):
+                messages.error(request, LAST_ADMIN.format(user=membership.user.username, unit=unit.name))
+                return redirect("staff")
+            membership.delete()
         record(
             Action.STAFF_CHANGE, request=request, unit=unit, detail={"change": "remove", "staff": membership.user_id}
         )
         messages.success(request, f"{membership.user.username} was removed from {unit.name}.")
         return redirect("staff")
     form = ChangeRoleForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, "Choose a valid role.")
+        return redirect("staff")
+    with transaction.atomic():
+        if _leaves_no_admin(unit, membership, form.cleaned_data["role"]):
+            messages.error(request, LAST_ADMIN.format(user=membership.user.username, unit=unit.name))
+            return redirect("staff")
         membership.role = form.cleaned_data["role"]
         membership.save(update_fields=["role"])
-        record(
-            Action.STAFF_CHANGE,
-            request=request,
-            unit=unit,
-            detail={"change": "role", "staff": membership.user_id, "role": membership.role},
-        )
-        messages.success(request, f"{membership.user.username} is now {membership.get_role_display().lower()}.")
-    else:
-        messages.error(request, "Choose a valid role.")
+    record(
+        Action.STAFF_CHANGE,
+        request=request,
+        unit=unit,
+        detail={"change": "role", "staff": membership.user_id, "role": membership.role},
+    )
+    messages.success(request, f"{membership.user.username} is now {membership.get_role_display().lower()}.")
     return redirect("staff")
 
 

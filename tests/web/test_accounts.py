@@ -94,10 +94,10 @@ def test_repeated_failures_lock_the_account_from_that_address(nurse_a: User, set
     response = client.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD})
     assert response.status_code == 429
     assert "Sign-in is locked" in response.content.decode() and "unit admin" in response.content.decode()
-    # Another user from the same address is not locked out.
-    other = User.objects.create_user("nurse.c", password=PASSWORD)
-    assert Client().post(reverse("login"), {"username": other.username, "password": PASSWORD}).status_code == 302
-    # An admin unlock lets the nurse in again at once.
+    # The same nurse from another address is not locked out: a stranger cannot lock her out of her account.
+    elsewhere = Client(REMOTE_ADDR="10.20.30.40")
+    assert elsewhere.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD}).status_code == 302
+    # An admin unlock lets the nurse in again at once from the first address too.
     reset(username="nurse.a")
     assert client.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD}).status_code == 302
     assert (
@@ -158,3 +158,32 @@ def test_sessions_are_not_read_through_a_per_process_cache() -> None:
     from django.conf import settings as live
 
     assert live.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+
+
+def test_password_spraying_from_one_address_is_throttled(nurse_a: User, settings) -> None:
+    """A few guesses at many usernames from one address lock that address, whatever the next username."""
+    sprayer = Client(REMOTE_ADDR="192.0.2.7")
+    statuses = [
+        sprayer.post(reverse("login"), {"username": f"guess.{number}", "password": "Winter2026!"}).status_code
+        for number in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    assert statuses == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429], statuses
+    blocked = sprayer.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD})
+    assert blocked.status_code == 429, "even a right password is refused from the locked address"
+    assert (
+        Client(REMOTE_ADDR="192.0.2.8")
+        .post(reverse("login"), {"username": "nurse.a", "password": PASSWORD})
+        .status_code
+        == 302
+    ), "other addresses are not affected"
+
+
+def test_failures_below_the_limit_are_cleared_by_a_successful_sign_in_from_the_address(nurse_a: User, settings) -> None:
+    ward = Client(REMOTE_ADDR="198.51.100.3")
+    for number in range(settings.AXES_FAILURE_LIMIT - 1):
+        ward.post(reverse("login"), {"username": f"typo.{number}", "password": "wrong"})
+    assert ward.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD}).status_code == 302
+    ward.post(reverse("logout"))
+    for number in range(settings.AXES_FAILURE_LIMIT - 1):
+        ward.post(reverse("login"), {"username": f"typo.{number}", "password": "wrong"})
+    assert ward.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD}).status_code == 302

@@ -55,6 +55,49 @@ def test_admin_adds_changes_and_removes_staff(
     assert client.post(reverse("staff-add", args=["south"]), {"username": "x", "role": "nurse"}).status_code == 404
 
 
+@pytest.mark.parametrize("change", [{"remove": "1"}, {"role": "nurse"}, {"role": "nephrologist"}])
+def test_the_last_unit_admin_is_never_removed_or_demoted(
+    admin_a: User, unit_a: Unit, unit_b: Unit, client_for: Callable[[User], Client], change: dict[str, str]
+) -> None:
+    """Not by another admin, not by themselves (a unit with no admin could not manage its staff again)."""
+    other = User.objects.create_user("admin.other", password=PASSWORD)
+    Membership.objects.create(user=other, unit=unit_b, role=Role.UNIT_ADMIN)  # admin elsewhere only
+    mine = Membership.objects.get(user=admin_a)
+    client = client_for(admin_a)
+    page = client.post(reverse("staff-change", args=["north", mine.pk]), change, follow=True).content.decode()
+    refusal = "cannot remove yourself" if "remove" in change else "last unit admin of Unit A (North)"
+    assert refusal in page
+    # Re-adding herself with another role is refused as well.
+    page = client.post(reverse("staff-add", args=["north"]), {"username": "admin.a", "role": "nurse"}, follow=True)
+    assert "last unit admin" in page.content.decode()
+    mine.refresh_from_db()
+    assert mine.role == Role.UNIT_ADMIN
+    assert not AuditEvent.objects.filter(action=Action.STAFF_CHANGE).exists()
+
+
+def test_an_admin_is_demoted_or_removed_while_another_remains(
+    admin_a: User, unit_a: Unit, client_for: Callable[[User], Client]
+) -> None:
+    second = User.objects.create_user("admin.second", password=PASSWORD)
+    theirs = Membership.objects.create(user=second, unit=unit_a, role=Role.UNIT_ADMIN)
+    mine = Membership.objects.get(user=admin_a)
+    client = client_for(admin_a)
+    client.post(reverse("staff-change", args=["north", theirs.pk]), {"role": "nephrologist"})
+    theirs.refresh_from_db()
+    assert theirs.role == Role.NEPHROLOGIST
+    # Now admin.a is the last one: she cannot demote herself.
+    client.post(reverse("staff-change", args=["north", mine.pk]), {"role": "nurse"})
+    mine.refresh_from_db()
+    assert mine.role == Role.UNIT_ADMIN
+    # Promote the other again; then removing them is refused only when they would be the last.
+    client.post(reverse("staff-change", args=["north", theirs.pk]), {"role": "unit_admin"})
+    client.post(reverse("staff-change", args=["north", theirs.pk]), {"remove": "1"})
+    assert not Membership.objects.filter(pk=theirs.pk).exists()
+    client.post(reverse("staff-change", args=["north", mine.pk]), {"role": "nephrologist"})
+    mine.refresh_from_db()
+    assert mine.role == Role.UNIT_ADMIN
+
+
 def test_weak_temporary_password_is_refused(admin_a: User, client_for: Callable[[User], Client]) -> None:
     client_for(admin_a).post(
         reverse("staff-add", args=["north"]), {"username": "weak", "role": "nurse", "password": "123"}
