@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .knowledge import Knowledge, fmt_number
+from .knowledge import Knowledge, fmt_number, normalise_unit
+from .readings import WHEN_LABELS, LabValue, Reading
 from .types import Case, Derived
 from .units import classify, round_si
 
@@ -110,9 +111,21 @@ class Ctx:
         return code in self.conds
 
     def labtxt(self, analyte: str) -> str:
+        """'potassium 4.2 mmol/L'; with samples at several times, each is named ('... (post-dialysis)')."""
         a = self.k.analytes[analyte]
         v = self.labs[analyte]
-        return f"{a.short} {round_si(a, v):.{a.decimals}f} {a.si_unit}"
+        readings = v.readings if isinstance(v, LabValue) else (Reading(v, "", v, "pre_dialysis"),)
+        if len(readings) == 1 and readings[0].when in ("pre_dialysis", None):
+            return f"{a.short} {round_si(a, v):.{a.decimals}f} {a.si_unit}"
+        parts = [f"{round_si(a, r.si):.{a.decimals}f} {a.si_unit} ({WHEN_LABELS[r.when]})" for r in readings]
+        return f"{a.short} " + ", ".join(parts)
+
+    def has_pre_dialysis(self, analyte: str) -> bool:
+        """A sample other than a post-dialysis one is on file (what the pre-dialysis workup needs)."""
+        v = self.labs.get(analyte)
+        if v is None:
+            return False
+        return not isinstance(v, LabValue) or any(r.when != "post_dialysis" for r in v.readings)
 
     def fname(self, code: str) -> str:
         return self.k.findings[code].name.lower()
@@ -137,7 +150,10 @@ class Ctx:
 
 
 def build_ctx(case: Case, k: Knowledge) -> Ctx:
-    labs = {lab.analyte: lab.si_value for lab in case.labs}
+    samples: dict[str, list[Reading]] = {}
+    for lab in case.labs:
+        samples.setdefault(lab.analyte, []).append(Reading(lab.value, normalise_unit(lab.unit), lab.si_value, lab.when))
+    labs: dict[str, float] = {analyte: LabValue(analyte, rs) for analyte, rs in samples.items()}
     return Ctx(
         case=case,
         k=k,
@@ -154,6 +170,13 @@ def build_ctx(case: Case, k: Knowledge) -> Ctx:
 def derived_output(ctx: Ctx) -> Derived:
     k, vol = ctx.k, ctx.vol
     labs_si = {a: round_si(k.analytes[a], v) for a, v in sorted(ctx.labs.items())}
+    post = {
+        a: round_si(k.analytes[a], r.si)
+        for a, v in sorted(ctx.labs.items())
+        if isinstance(v, LabValue)
+        for r in v.readings
+        if r.when == "post_dialysis" and r is not v.primary
+    }
     flags = {}
     for a, v in sorted(ctx.labs.items()):
         badge = classify(a, v, k)
@@ -190,4 +213,5 @@ def derived_output(ctx: Ctx) -> Derived:
         sbp_fall_mmhg=vol.sbp_fall,
         intradialytic_hypotension=vol.idh,
         lab_flags=MappingProxyType(flags),
+        labs_si_post_dialysis=MappingProxyType(post),
     )

@@ -42,9 +42,13 @@ def evaluate(case: Case | Mapping[str, object], knowledge: Knowledge | None = No
 
 def _warnings(case: Case, k: Knowledge) -> tuple[str, ...]:
     out = [f"unrecognised medication: {name}" for name in case.unrecognised_medications]
+    out += [f"medication {note}" for note in case.medication_notes]
     post = sorted(k.analytes[lab.analyte].short for lab in case.labs if lab.when == "post_dialysis")
     if post:
-        out.append("measured after dialysis (thresholds assume pre-dialysis samples): " + ", ".join(post))
+        out.append(
+            "measured after dialysis (read only by the rules that apply after dialysis; the pre-dialysis "
+            "rules need a pre-dialysis sample): " + ", ".join(post)
+        )
     d = case.dialysis
     if (
         d.pre_weight_kg is not None

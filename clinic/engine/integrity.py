@@ -28,6 +28,8 @@ from .contract import (
 from .drugs import STRICTNESS
 from .factors import factor_exists
 from .knowledge import Knowledge
+from .lab_integrity import check_labs
+from .medicine_names import check_medicine_names
 from .redflags import RULES
 
 _ENGINE_DIR = Path(__file__).resolve().parent
@@ -120,6 +122,12 @@ def check_integrity(k: Knowledge) -> list[str]:
         for m in members:
             if m not in k.medications:
                 problems.append(f"medication group '{group}' names unknown medication '{m}'")
+
+    # lab thresholds: limits in every entered unit; badges never contradict a decision
+    problems.extend(check_labs(k))
+
+    # the free-text medicine-name table: known codes, resolvable sources, names without doses
+    problems.extend(check_medicine_names(k))
 
     # evidence and sources everywhere; every source resolvable
     def check_sources(where: str, evidence: str, sources: tuple[str, ...]) -> None:

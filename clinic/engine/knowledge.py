@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .contract import EVIDENCE, STEPS, URGENCIES, VERDICTS, WHO
+from .readings import LabValue, compare, reading_hits
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 FILES = (
@@ -30,6 +31,7 @@ FILES = (
     "redflags.toml",
     "actions.toml",
     "drugs.toml",
+    "medicine_names.toml",  # read by medicine_names.py; listed here so its content is part of the hash
 )
 _OPS = ("<", "<=", ">", ">=")
 _PLACEHOLDER = re.compile(r"\{(threshold|policy)\.([a-z0-9_]+)\}")
@@ -85,6 +87,8 @@ class Analyte:
     needed_for_cramp_workup: bool
     loinc: tuple[str, ...]
     unit_lookup: Mapping[str, UnitDef]
+    # the reference range in other units, as facts.md states it (normalised unit -> (low, high)); see units.classify
+    reference_in: Mapping[str, tuple[float | None, float | None]] = MappingProxyType({})
 
     @property
     def accepted_units(self) -> tuple[str, ...]:
@@ -113,21 +117,30 @@ class Threshold:
     sources: tuple[str, ...]
     note: str
     facts_default: float | None
+    # lab thresholds (see readings.py): the analyte, the same limit in other units (normalised unit -> value, as
+    # facts.md states it), whether post-dialysis samples count, and whether it marks an abnormal value (badges)
+    analyte: str | None = None
+    in_units: Mapping[str, float] = MappingProxyType({})
+    post_dialysis: bool = False
+    context: bool = False
 
     def hit(self, x: float | None) -> bool:
-        """Apply the comparison ``x OP value``. A missing value never hits (it is 'not assessed')."""
+        """Apply the comparison ``x OP value``. A missing value never hits (it is 'not assessed').
+
+        A ``LabValue`` of this threshold's analyte is compared sample by sample, each in the unit it was entered
+        in (readings.py); it hits when any sample this threshold applies to hits.
+        """
         if x is None:
             return False
-        op = self.op
-        if op == "<":
-            return x < self.value
-        if op == "<=":
-            return x <= self.value
-        if op == ">":
-            return x > self.value
-        if op == ">=":
-            return x >= self.value
-        raise KnowledgeError(f"threshold {self.id} has no comparison operator")
+        if self.op is None:
+            raise KnowledgeError(f"threshold {self.id} has no comparison operator")
+        if isinstance(x, LabValue) and x.analyte == self.analyte:
+            return any(
+                reading_hits(r, self.op, self.value, self.in_units)
+                for r in x.readings
+                if r.when != "post_dialysis" or self.post_dialysis
+            )
+        return compare(float(x), self.op, self.value)
 
     @property
     def text(self) -> str:
@@ -336,6 +349,12 @@ def _build(directory: Path) -> Knowledge:
                 sources=_sources(t, where),
                 note=str(t.get("note", "")),
                 facts_default=_opt_float(t, "facts_default", where),
+                analyte=t.get("analyte"),
+                in_units=MappingProxyType(
+                    {normalise_unit(u): _req(t["in_units"], u, where, float) for u in t.get("in_units", {})}
+                ),
+                post_dialysis=bool(t.get("post_dialysis", False)),
+                context=bool(t.get("context", False)),
             )
 
     placeholders: list[tuple[str, str]] = []
@@ -391,6 +410,12 @@ def _build(directory: Path) -> Knowledge:
             needed_for_cramp_workup=bool(t.get("needed_for_cramp_workup", False)),
             loinc=tuple(t.get("loinc", ())),
             unit_lookup=MappingProxyType(lookup),
+            reference_in=MappingProxyType(
+                {
+                    normalise_unit(u): (_opt_float(r, "low", where), _opt_float(r, "high", where))
+                    for u, r in t.get("reference_in", {}).items()
+                }
+            ),
         )
         if normalise_unit(analytes[code].si_unit) not in lookup:
             raise KnowledgeError(f"{where}: the SI unit must also be an accepted unit")

@@ -22,7 +22,7 @@ def compute_missing(c: Ctx) -> tuple[str, ...]:
     out: set[str] = set()
 
     def need_lab(analyte: str) -> None:
-        if analyte not in c.labs:
+        if not c.has_pre_dialysis(analyte):  # a post-dialysis sample does not stand in for the pre-HD one
             out.add(f"labs.{analyte}")
 
     def need_finding(code: str) -> None:

@@ -82,6 +82,7 @@ def plan_to_dict(plan: CarePlan) -> dict[str, Any]:
             "sbp_fall_mmhg": d.sbp_fall_mmhg,
             "intradialytic_hypotension": d.intradialytic_hypotension,
             "lab_flags": dict(d.lab_flags),
+            **({"labs_si_post_dialysis": dict(d.labs_si_post_dialysis)} if d.labs_si_post_dialysis else {}),
         },
         "missing": list(plan.missing),
         "warnings": list(plan.warnings),

@@ -100,6 +100,7 @@ class Case:
     dialysis: Dialysis = field(default_factory=Dialysis)
     medications: frozenset[str] | None = None  # recognised medication codes; None = list not recorded
     unrecognised_medications: tuple[str, ...] = ()
+    medication_notes: tuple[str, ...] = ()  # free text read as a listed name despite a spelling slip
     # which top-level sections / nested keys were present at all (for "missing")
     sections: frozenset[str] = frozenset()
 
@@ -167,6 +168,8 @@ class Derived:
     sbp_fall_mmhg: float | None = None
     intradialytic_hypotension: bool | None = None
     lab_flags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # post-dialysis samples of analytes that also have an earlier sample (labs_si shows the earlier one)
+    labs_si_post_dialysis: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)

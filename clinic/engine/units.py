@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from .knowledge import Analyte, Knowledge, fmt_number, load_knowledge, normalise_unit
+from .readings import LabValue
 
 
 class UnitError(ValueError):
@@ -84,22 +85,38 @@ def check_plausible(analyte: str, si_value: float, knowledge: Knowledge | None =
     return None
 
 
-def classify(analyte: str, si_value: float | None, knowledge: Knowledge | None = None) -> str | None:
+def classify(
+    analyte: str,
+    si_value: float | None,
+    knowledge: Knowledge | None = None,
+    *,
+    entered_value: float | None = None,
+    entered_unit: str | None = None,
+) -> str | None:
     """Badge for display: "low" | "normal" | "high", or None (no value / no reference range).
 
-    low if value < reference_low; high if value > reference_high (>= when high_inclusive). Information only;
-    decisions use thresholds.toml / policy.toml.
+    low if value < reference_low; high if value > reference_high (>= when high_inclusive). A value entered in
+    another unit is compared on that unit's reference range as facts.md states it (``reference_in``), exactly as
+    the decision thresholds are (readings.py), so a badge never contradicts a decision: Mg 1.7 mg/dL is "normal"
+    and not "< 0.70 mmol/L". Pass a ``LabValue`` or the value and unit as entered. Information only; decisions
+    use thresholds.toml / policy.toml (integrity.py checks that the two agree).
     """
     if si_value is None:
         return None
     a = _analyte(analyte, knowledge)
-    if a.reference_low is None and a.reference_high is None:
+    low, high, x = a.reference_low, a.reference_high, float(si_value)
+    unit_key = None
+    if isinstance(si_value, LabValue):
+        unit_key, value = si_value.primary.unit_key, si_value.primary.value
+    elif entered_value is not None and entered_unit is not None:
+        unit_key, value = normalise_unit(entered_unit), float(entered_value)
+    if unit_key is not None and unit_key in a.reference_in:
+        (low, high), x = a.reference_in[unit_key], value
+    if low is None and high is None:
         return None
-    if a.reference_low is not None and si_value < a.reference_low:
+    if low is not None and x < low:
         return "low"
-    if a.reference_high is not None and (
-        si_value >= a.reference_high if a.high_inclusive else si_value > a.reference_high
-    ):
+    if high is not None and (x >= high if a.high_inclusive else x > high):
         return "high"
     return "normal"
 

@@ -6,8 +6,12 @@ Rules (contract v1):
 - JSON ``null`` for an optional field means "not assessed" (the same as leaving it out).
 - Numbers must be real numbers: booleans, strings, NaN and infinity are rejected; integer fields accept 3.0.
 - Lab values are converted to SI and checked against physiological plausibility bounds (analytes.toml).
-- The same analyte entered twice is an error (the engine will not guess which value to use).
-- Unknown medication names are accepted and reported as plan warnings, not errors.
+- The same analyte entered twice with the same ``when`` is an error (the engine will not guess which value to
+  use); a pre-dialysis and a post-dialysis value of one analyte are both kept (readings.py says which rule
+  reads which).
+- Medication entries may be codes or free text (brand or generic names, with doses, salts, routes and
+  frequencies, small spelling slips): medicine_names.py maps them to codes. Names it cannot map are accepted
+  and reported as plan warnings, never dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 
 from .contract import ACCESS, BUFFERS, CASE_SCHEMA, FLUX, HEPATIC, KINDS, LAB_WHEN, SEXES, SITES, TIMINGS
 from .knowledge import Knowledge, fmt_number, load_knowledge, normalise_unit
+from .medicine_names import match_medicines
+from .readings import WHEN_LABELS
 from .types import Case, Dialysis, Episode, Lab, Patient, Vitals
 from .units import UnitError, check_plausible, to_si
 
@@ -313,24 +319,27 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
             c.add("labs", f"too many lab entries (at most {MAX_LIST})")
         else:
             present.add("labs")
-            seen: dict[str, int] = {}
+            seen: dict[tuple[str, str | None], int] = {}
             for i, entry in enumerate(raw_labs):
                 lab = _lab(entry, i, k, c)
                 if lab is None:
                     continue
-                if lab.analyte in seen:
+                if (lab.analyte, lab.when) in seen:  # a pre- and a post-dialysis value are both valid
+                    when = f" ({WHEN_LABELS[lab.when]})" if lab.when else ""
                     c.add(
                         f"labs[{i}].analyte",
-                        f"{k.analytes[lab.analyte].short} is entered twice (labs[{seen[lab.analyte]}] "
-                        f"and labs[{i}]); keep one value",
+                        f"{k.analytes[lab.analyte].short}{when} is entered twice "
+                        f"(labs[{seen[(lab.analyte, lab.when)]}] and labs[{i}]); keep one value, or set 'when' "
+                        "to pre_dialysis or post_dialysis",
                     )
                     continue
-                seen[lab.analyte] = i
+                seen[(lab.analyte, lab.when)] = i
                 labs.append(lab)
 
     # medications
     meds: frozenset[str] | None = None
     unknown_meds: list[str] = []
+    read_as: list[str] = []
     raw_m = data.get("medications")
     if raw_m is not None:
         if not isinstance(raw_m, list | tuple):
@@ -350,10 +359,13 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
                 if len(name) > MAX_STR:
                     c.add(f"medications[{i}]", f"medication name is too long (at most {MAX_STR} characters)")
                     continue
-                code = normalise_unit(name).replace(" ", "_").replace("-", "_")
-                if code in k.medications:
-                    found.add(code)
-                elif name.strip() not in unknown_meds:
+                match = match_medicines(name, k)
+                found.update(match.codes)
+                for word, listed in match.read_as:
+                    note = f"'{name.strip()}' read as {listed} ('{word}' looks like a misspelling)"
+                    if note not in read_as:
+                        read_as.append(note)
+                if not match.codes and name.strip() not in unknown_meds:
                     unknown_meds.append(name.strip())
             meds = frozenset(found)
 
@@ -370,6 +382,7 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
         dialysis=Dialysis(**d),
         medications=meds,
         unrecognised_medications=tuple(unknown_meds),
+        medication_notes=tuple(read_as),
         sections=frozenset(present),
     )
 

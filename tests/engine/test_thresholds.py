@@ -118,10 +118,11 @@ def test_magnesium_boundaries(mg: float, low: bool, arrhythmia: bool, stop_sourc
     assert f.get("redflag.hypermagnesaemia") == hypermg
 
 
-def test_magnesium_1_7_mg_dl_counts_as_low_in_si() -> None:
-    # 1.7 mg/dL x 0.41144 = 0.6994 mmol/L < 0.70: decided in SI on the unrounded value
-    plan = plan_for(labs={"magnesium": (1.7, "mg/dL")})
-    assert "electrolytes.magnesium_dialysate" in actions(plan)
+def test_magnesium_1_7_mg_dl_is_at_the_threshold_not_below_it() -> None:
+    # facts.md: < 0.70 mmol/L (< 1.7 mg/dL). 1.7 × 0.41144 = 0.6994, but the value was entered in mg/dL and is
+    # compared on the facts' mg/dL number (issue 17 point 8); see test_boundaries.py for every threshold.
+    assert "electrolytes.magnesium_dialysate" not in actions(plan_for(labs={"magnesium": (1.7, "mg/dL")}))
+    assert "electrolytes.magnesium_dialysate" in actions(plan_for(labs={"magnesium": (1.69, "mg/dL")}))
     plan = plan_for(labs={"magnesium": (1.4, "mEq/L")})  # exactly 0.70 mmol/L
     assert "electrolytes.magnesium_dialysate" not in actions(plan)
 
@@ -248,10 +249,10 @@ def test_qtc_above_500(qtc: float, fires: bool) -> None:
 
 @pytest.mark.parametrize(
     ("glucose", "fires"),
-    [(3.8, True), (3.9, False), ((69, "mg/dL"), True), ((70, "mg/dL"), True), ((71, "mg/dL"), False)],
+    [(3.8, True), (3.9, False), ((69, "mg/dL"), True), ((70, "mg/dL"), False), ((71, "mg/dL"), False)],
 )
 def test_hypoglycaemia(glucose: object, fires: bool) -> None:
-    # 70 mg/dL = 3.886 mmol/L: decided in SI, so it counts as low (documented judgment call)
+    # facts.md: < 70 mg/dL (3.9 mmol/L). 70 mg/dL = 3.886 mmol/L, but it is compared on 70 mg/dL (point 8)
     assert ("redflag.hypoglycaemia" in flags(plan_for(labs={"glucose": glucose}))) is fires
 
 

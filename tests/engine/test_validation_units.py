@@ -193,11 +193,22 @@ def test_schema_required_and_object_required() -> None:
     assert fields(errors_of({"schema": "chairside.case/1", "labs": {}})) == {"labs"}
 
 
-def test_duplicate_analyte_is_an_error() -> None:
+def test_duplicate_analyte_at_the_same_time_is_an_error() -> None:
     data = make_case(labs={"potassium": 4.0})
-    data["labs"].append({"analyte": "potassium", "value": 3.0, "unit": "mmol/L", "when": "post_dialysis"})
+    data["labs"].append({"analyte": "potassium", "value": 3.0, "unit": "mmol/L", "when": "pre_dialysis"})
     errs = errors_of(data)
-    assert any("entered twice" in e["message"] for e in errs)
+    assert [e["field"] for e in errs] == ["labs[6].analyte"]
+    assert "entered twice" in errs[0]["message"] and "post_dialysis" in errs[0]["message"]
+
+
+def test_pre_and_post_dialysis_values_of_one_analyte_are_both_valid() -> None:
+    data = make_case(labs={"potassium": 4.2})
+    data["labs"].append({"analyte": "potassium", "value": 2.5, "unit": "mmol/L", "when": "post_dialysis"})
+    case = validate_case(data)
+    assert sorted((lab.when, lab.value) for lab in case.labs if lab.analyte == "potassium") == [
+        ("post_dialysis", 2.5),
+        ("pre_dialysis", 4.2),
+    ]
 
 
 def test_children_are_rejected() -> None:
