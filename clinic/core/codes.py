@@ -82,7 +82,7 @@ def lab_problem(analyte: str, value: float, unit: str) -> LabProblem | None:
         si_value = to_si(analyte, value, unit)
     except UnitError as exc:
         return LabProblem("value", _sentence(str(exc)))
-    problem = check_plausible(analyte, si_value)
+    problem = check_plausible(analyte, si_value, entered_value=value, entered_unit=unit)
     return LabProblem("value", _sentence(problem)) if problem else None
 
 

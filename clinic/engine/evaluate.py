@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 from .actions import State, build_steps
 from .contract import PLAN_SCHEMA
-from .derived import build_ctx, derived_output
+from .derived import Volume, build_ctx, derived_output
 from .drugs import drug_verdicts
-from .knowledge import Knowledge, load_knowledge
+from .knowledge import Knowledge, fmt_number, load_knowledge
 from .missing import compute_missing
 from .redflags import detect
 from .types import CarePlan, Case
@@ -37,7 +37,24 @@ def evaluate(case: Case | Mapping[str, object], knowledge: Knowledge | None = No
         warnings=_warnings(case, k),
         knowledge_status=k.status,
         knowledge_hash=k.content_hash,
+        input_checks=_input_checks(ctx.vol, k),
     )
+
+
+def _input_checks(vol: Volume, k: Knowledge) -> tuple[str, ...]:
+    """Derived values so far out that the inputs are probably wrong: never silently computed, shown first."""
+    out = []
+    if k.hit("idwg_implausible", vol.idwg):
+        out.append(
+            f"Check the weights: an interdialytic weight gain of {vol.idwg:.1f} % of dry weight is above "
+            f"{fmt_number(k.value('idwg_implausible'))} % and rarely real; the plan uses the weights as entered."
+        )
+    if k.hit("ufr_implausible", vol.uf_rate):
+        out.append(
+            f"Check the weights and the session length: a UF rate of {vol.uf_rate:.1f} mL/kg/h is above "
+            f"{fmt_number(k.value('ufr_implausible'))} mL/kg/h and rarely real; the plan uses them as entered."
+        )
+    return tuple(out)
 
 
 def _warnings(case: Case, k: Knowledge) -> tuple[str, ...]:

@@ -86,6 +86,7 @@ def plan_to_dict(plan: CarePlan) -> dict[str, Any]:
         },
         "missing": list(plan.missing),
         "warnings": list(plan.warnings),
+        "input_checks": list(plan.input_checks),
         "knowledge_status": plan.knowledge_status,
         "knowledge_hash": plan.knowledge_hash,
     }

@@ -184,6 +184,8 @@ class CarePlan:
     warnings: tuple[str, ...]
     knowledge_status: str = ""
     knowledge_hash: str = ""
+    # inputs that are possible but rarely real (an IDWG above 10 %): computed as entered, shown first to check
+    input_checks: tuple[str, ...] = ()
 
     def action_codes(self) -> tuple[str, ...]:
         return tuple(a.code for s in self.steps for a in s.actions)

@@ -71,18 +71,48 @@ def convert(analyte: str, value: float, from_unit: str, to_unit: str, knowledge:
     return from_si(analyte, si, to_unit, knowledge)
 
 
-def check_plausible(analyte: str, si_value: float, knowledge: Knowledge | None = None) -> str | None:
-    """Return a nurse-readable problem if the SI value is impossible in a living patient, else None."""
+def check_plausible(
+    analyte: str,
+    si_value: float,
+    knowledge: Knowledge | None = None,
+    *,
+    entered_value: float | None = None,
+    entered_unit: str | None = None,
+) -> str | None:
+    """Return a nurse-readable problem if the SI value is impossible in a living patient, else None.
+
+    With the value and unit as entered, the message also suggests the unit the number probably was in.
+    """
     a = _analyte(analyte, knowledge)
     if si_value < 0:
         return f"{a.short} cannot be negative; check the value"
     if not (a.plausible_min <= si_value <= a.plausible_max):
+        hint = ""
+        if entered_value is not None and entered_unit is not None:
+            hint = unit_hint(a, entered_value, entered_unit)
         return (
             f"{a.short} {fmt_number(si_value)} {a.si_unit} is not possible in a living patient; "
             f"check the value and the unit (accepted range {fmt_number(a.plausible_min)}–"
-            f"{fmt_number(a.plausible_max)} {a.si_unit})"
+            f"{fmt_number(a.plausible_max)} {a.si_unit}){hint}"
         )
     return None
+
+
+def unit_hint(a: Analyte, value: float, unit: str) -> str:
+    """'; did you mean mg/dL (= 0.80 mmol/L)?' when the number is impossible in ``unit`` but possible in another
+    accepted unit of the analyte (ionised calcium 3.2 "mmol/L" is a mg/dL value). Empty when no unit fits."""
+    entered = normalise_unit(unit)
+    seen: set[str] = {entered}
+    options: list[str] = []
+    for u in a.units:
+        key = normalise_unit(u.unit)
+        if key in seen or u.to_si == a.unit_lookup.get(entered, u).to_si:
+            continue
+        seen.add(key)
+        si = _clean(value * u.to_si)
+        if a.plausible_min <= si <= a.plausible_max:
+            options.append(f"{u.unit} (= {round_si(a, si):.{a.decimals}f} {a.si_unit})")
+    return f"; did you mean {' or '.join(options)}?" if options else ""
 
 
 def classify(

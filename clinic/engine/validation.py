@@ -28,7 +28,7 @@ from .knowledge import Knowledge, fmt_number, load_knowledge, normalise_unit
 from .medicine_names import match_medicines
 from .readings import WHEN_LABELS
 from .types import Case, Dialysis, Episode, Lab, Patient, Vitals
-from .units import UnitError, check_plausible, to_si
+from .units import UnitError, check_plausible, to_si, unit_hint
 
 MAX_LIST = 200
 MAX_STR = 200
@@ -291,6 +291,7 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
     e = _section(data, "episode", EPISODE, c, present)
     v = _section(data, "vitals", VITALS, c, present)
     d = _section(data, "dialysis", DIALYSIS, c, present)
+    _cross_checks(p, e, d, k, c)
 
     # findings
     findings: dict[str, bool] = {}
@@ -387,6 +388,90 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
     )
 
 
+_TIMING_LABELS = {
+    "during_dialysis": "during dialysis",
+    "after_dialysis": "after dialysis",
+    "between_sessions": "between sessions",
+}
+
+
+def _cross_checks(p: dict[str, Any], e: dict[str, Any], d: dict[str, Any], k: Knowledge, c: _Collector) -> None:
+    """Fields that are each possible but contradict each other: refused, naming the field to correct.
+
+    A contradiction would otherwise silently drop part of the plan (the acute step needs "during dialysis").
+    """
+    timing = e.get("timing")
+    said = f"the timing '{_TIMING_LABELS.get(timing, timing)}'"
+    if e.get("ongoing") is True and timing == "between_sessions":
+        c.add(
+            "episode.ongoing",
+            f"'ongoing in the chair' contradicts {said}; if the patient is on dialysis now, set timing to "
+            "during dialysis, otherwise answer no",
+        )
+    minutes = e.get("minutes_into_session")
+    if minutes is not None and timing in ("after_dialysis", "between_sessions"):
+        c.add(
+            "episode.minutes_into_session",
+            f"{fmt_number(minutes)} minutes into the session contradicts {said}; clear it or set timing to "
+            "during dialysis",
+        )
+    if e.get("hours_after_dialysis") is not None and timing == "during_dialysis":
+        c.add(
+            "episode.hours_after_dialysis",
+            f"hours after dialysis contradicts {said}; clear it or set timing to after dialysis",
+        )
+    session = d.get("session_minutes")
+    if minutes is not None and session is not None and timing == "during_dialysis" and minutes > session:
+        c.add(
+            "episode.minutes_into_session",
+            f"{fmt_number(minutes)} minutes into the session is longer than the {fmt_number(session)}-minute "
+            "session; check both",
+        )
+
+    vintage, sessions = p.get("dialysis_vintage_months"), p.get("sessions_completed")
+    if vintage is not None and sessions is not None:
+        fewest = math.floor(max(0.0, vintage - 1) * k.value("sessions_per_month_min"))
+        most = math.ceil((vintage + 1) * k.value("sessions_per_month_max"))
+        if sessions < fewest or sessions > most:
+            c.add(
+                "patient.sessions_completed",
+                f"{sessions} sessions completed does not fit {fmt_number(vintage)} months on dialysis (expected "
+                f"{fewest}–{most}); check the sessions completed and the time on dialysis",
+            )
+
+    gap = k.t("weight_gap_typo_kg")
+    target = d.get("target_weight_kg")
+    reference = ("target weight", target) if target is not None else ("dry weight", p.get("dry_weight_kg"))
+    pairs = [
+        ("dialysis.pre_weight_kg", "pre-dialysis weight", d.get("pre_weight_kg"), *reference),
+        (
+            "dialysis.previous_post_weight_kg",
+            "previous post-dialysis weight",
+            d.get("previous_post_weight_kg"),
+            *reference,
+        ),
+        (
+            "dialysis.pre_weight_kg",
+            "pre-dialysis weight",
+            d.get("pre_weight_kg"),
+            "previous post-dialysis weight",
+            d.get("previous_post_weight_kg"),
+        ),
+        ("dialysis.target_weight_kg", "target weight", target, "dry weight", p.get("dry_weight_kg")),
+    ]
+    flagged: set[str] = set()
+    for field_name, label, value, other_label, other in pairs:
+        if value is None or other is None or field_name in flagged or not gap.hit(round(abs(value - other), 9)):
+            continue  # round(.., 9): 64.6612 - 57.6612 is 7.000000000000001 in binary floating point
+        flagged.add(field_name)
+        c.add(
+            field_name,
+            f"{label} {fmt_number(value)} kg is {fmt_number(round(abs(value - other), 1))} kg from the "
+            f"{other_label} {fmt_number(other)} kg (more than {fmt_number(gap.value)} kg): probably a typo; check "
+            "both weights",
+        )
+
+
 def _lab(entry: object, i: int, k: Knowledge, c: _Collector) -> Lab | None:
     path = f"labs[{i}]"
     if not isinstance(entry, Mapping):
@@ -441,7 +526,8 @@ def _lab(entry: object, i: int, k: Knowledge, c: _Collector) -> Lab | None:
         c.add(
             f"{path}.value",
             f"{a.short} {entered} is not possible in a living patient; check the value and the unit "
-            f"(possible range {fmt_number(a.plausible_min)}–{fmt_number(a.plausible_max)} {a.si_unit})",
+            f"(possible range {fmt_number(a.plausible_min)}–{fmt_number(a.plausible_max)} {a.si_unit})"
+            + unit_hint(a, float(value), unit),
         )
         return None
     canonical = a.unit_lookup[normalise_unit(unit)].unit

@@ -13,8 +13,8 @@ from django.http import QueryDict
 
 from clinic.core import codes
 from clinic.core.fields import UnitChoiceField
-from clinic.engine import load_knowledge
-from clinic.engine.contract import KINDS, LAB_WHEN, SITES, TIMINGS
+from clinic.engine import CaseError, load_knowledge, validate_case
+from clinic.engine.contract import CASE_SCHEMA, KINDS, LAB_WHEN, SITES, TIMINGS
 from clinic.engine.validation import DIALYSIS, EPISODE, VITALS, Bool, Enum, Num
 
 YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Not assessed")]
@@ -100,8 +100,27 @@ class StepForm(forms.Form):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
 
+    # The case section this step fills. The engine's cross-field checks (clinic/engine/validation.py) run on it
+    # when the step is saved, so a contradiction is refused on the field to correct, with the engine's words.
+    engine_section: ClassVar[str | None] = None
+
     def to_answers(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def engine_case(self) -> dict[str, Any]:
+        return {self.engine_section: self.to_answers()} if self.engine_section else {}
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.engine_section is None or not self.is_bound or self.errors:
+            return
+        try:
+            validate_case({"schema": CASE_SCHEMA, **self.engine_case()})
+        except CaseError as exc:
+            for error in exc.errors:
+                name = error["field"].rsplit(".", 1)[-1]
+                message = error["message"][:1].upper() + error["message"][1:] + "."
+                self.add_error(name if name in self.fields else None, message)
 
     @classmethod
     def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +148,7 @@ class StepForm(forms.Form):
 
 
 class EpisodeForm(StepForm):
+    engine_section = "episode"
     timing = forms.ChoiceField(
         choices=[(t, TIMING_LABELS[t]) for t in TIMINGS],
         widget=ChoiceButtons,
@@ -397,12 +417,12 @@ class DialysisForm(StepForm):
     def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        pre, target = cleaned.get("pre_weight_kg"), cleaned.get("target_weight_kg")
-        if pre is not None and target is not None and abs(pre - target) > 15:
-            self.add_error("pre_weight_kg", "Pre-dialysis and target weight differ by more than 15 kg; check both.")
-        return cleaned
+    engine_section = "dialysis"  # weights more than 7 kg apart are refused by the engine's cross-checks
+
+    def engine_case(self) -> dict[str, Any]:
+        dialysis = self.to_answers()
+        patient = {key: dialysis.pop(key) for key in ("dry_weight_kg", "access") if key in dialysis}
+        return {"patient": patient, "dialysis": dialysis}
 
     def to_answers(self) -> dict[str, Any]:
         answers: dict[str, Any] = {}

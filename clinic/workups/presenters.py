@@ -104,6 +104,7 @@ def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
         "missing": [describe_missing(item) for item in plan.get("missing", [])],
         "missing_groups": missing_groups(list(plan.get("missing", []))),
         "warnings": plan.get("warnings", []),
+        "input_checks": plan.get("input_checks", []),
     }
 
 
@@ -158,7 +159,7 @@ def lab_preview(analyte: str, raw_value: str, unit: str) -> LabPreview:
     except (ValueError, UnitError) as exc:
         message = str(exc) if isinstance(exc, UnitError) else "Enter a number."
         return LabPreview("", None, message[:1].upper() + message[1:])
-    problem = check_plausible(analyte, si)
+    problem = check_plausible(analyte, si, entered_value=value, entered_unit=unit)
     if problem:
         return LabPreview("", None, problem[:1].upper() + problem[1:])
     analyte_def = load_knowledge().analytes[analyte]

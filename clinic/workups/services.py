@@ -16,7 +16,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit.models import Action
 from clinic.audit.services import record
-from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict
+from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict, validate_case
 from clinic.patients.models import LabResult, LabSource, Patient
 from clinic.workups.case import build_case
 from clinic.workups.forms import DialysisForm, StepForm
@@ -314,7 +314,40 @@ def revalidate(workup: Workup) -> list[StepProblem]:
         form = step.form_class.from_answers(saved, unit_system=workup.patient.effective_lab_units())
         if not form.is_valid():
             problems.append(StepProblem(step.slug, step.title, dict(form.errors)))
+    if not problems:
+        problems = _case_problems(workup)
     return problems
+
+
+# Where an engine error about the whole case is corrected: case section -> wizard step.
+_STEP_OF_SECTION = {
+    "episode": "episode",
+    "findings": "redflags",
+    "vitals": "vitals",
+    "labs": "labs",
+    "dialysis": "dialysis",
+    "medications": "medications",
+}
+
+
+def _case_problems(workup: Workup) -> list[StepProblem]:
+    """Contradictions between steps (or with the patient record) that each step alone cannot see, such as 90
+    minutes into a 60-minute session or 3 sessions after 120 months: the engine's message, on the step to fix."""
+    try:
+        validate_case(build_case(workup.patient, workup.answers, workup.created_at.date()))
+    except CaseError as exc:
+        titles = {step.slug: step.title for step in applicable(workup.answers)}
+        out = []
+        for error in exc.errors:
+            path = error["field"]
+            section = path.split(".", 1)[0].split("[", 1)[0]
+            if path in ("patient.dry_weight_kg", "patient.access"):
+                section = "dialysis"
+            slug = _STEP_OF_SECTION.get(section)
+            where = titles.get(slug, "") if slug else "Patient record"
+            out.append(StepProblem(slug or "review", f"{where} ({error['message']})", {path: [error["message"]]}))
+        return out
+    return []
 
 
 def make_plan(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:

@@ -126,7 +126,23 @@ def make_case(
             case.get(section, {}).pop(key, None)
         else:
             case.pop(section, None)
+    _keep_base_consistent(case, overrides or {})
     return case
+
+
+def _keep_base_consistent(case: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """BASE's own episode timing details and vintage follow an override that would contradict them (the engine
+    refuses contradictions, issue 17 point 7); an explicit override of the detail itself always wins."""
+    episode, patient = case.get("episode", {}), case.get("patient", {})
+    timing = episode.get("timing")
+    if timing in ("after_dialysis", "between_sessions") and "episode.minutes_into_session" not in overrides:
+        episode.pop("minutes_into_session", None)
+    if timing == "between_sessions" and "episode.ongoing" not in overrides and episode.get("ongoing") is True:
+        episode["ongoing"] = False
+    if "patient.sessions_completed" in overrides and "patient.dialysis_vintage_months" not in overrides:
+        sessions = overrides["patient.sessions_completed"]
+        if isinstance(sessions, int) and sessions < 300:
+            patient["dialysis_vintage_months"] = sessions // 13  # thrice weekly
 
 
 def plan_for(**kwargs: Any) -> CarePlan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -125,7 +126,42 @@ valid_cases = st.fixed_dictionaries(
             st.one_of(st.sampled_from(MEDICATIONS), st.text(min_size=1, max_size=20).filter(str.strip)), max_size=8
         ),
     },
-)
+).map(lambda case: consistent(case))
+
+
+def consistent(case: dict[str, Any]) -> dict[str, Any]:
+    """Make the independently drawn fields agree with each other, as a real case does (the engine refuses
+    contradictions: issue 17 point 7, tested in test_cross_checks.py)."""
+    ep, p, d = case.get("episode", {}), case.get("patient", {}), case.get("dialysis", {})
+    if ep.get("timing") in ("after_dialysis", "between_sessions"):
+        ep.pop("minutes_into_session", None)
+    if ep.get("timing") == "between_sessions" and ep.get("ongoing") is True:
+        ep["ongoing"] = False
+    if ep.get("timing") == "during_dialysis":
+        ep.pop("hours_after_dialysis", None)
+    if ep.get("minutes_into_session") is not None and d.get("session_minutes") is not None:
+        ep["minutes_into_session"] = min(ep["minutes_into_session"], d["session_minutes"])
+    vintage, sessions = p.get("dialysis_vintage_months"), p.get("sessions_completed")
+    if vintage is not None and sessions is not None:
+        low = math.floor(max(0.0, vintage - 1) * K.value("sessions_per_month_min"))
+        high = math.ceil((vintage + 1) * K.value("sessions_per_month_max"))
+        p["sessions_completed"] = min(max(sessions, low), high)
+    gap = K.value("weight_gap_typo_kg")
+
+    def near(value: float, other: float) -> float:
+        return min(max(value, other - gap, 20.0), other + gap, 300.0)
+
+    if d.get("target_weight_kg") is not None and p.get("dry_weight_kg") is not None:
+        d["target_weight_kg"] = near(d["target_weight_kg"], p["dry_weight_kg"])
+    ref = d.get("target_weight_kg", p.get("dry_weight_kg"))
+    for key in ("pre_weight_kg", "previous_post_weight_kg"):
+        if ref is not None and d.get(key) is not None:
+            d[key] = near(d[key], ref)
+    if d.get("pre_weight_kg") is not None and d.get("previous_post_weight_kg") is not None:
+        d["previous_post_weight_kg"] = near(d["previous_post_weight_kg"], d["pre_weight_kg"])
+        if ref is not None:
+            d["previous_post_weight_kg"] = near(d["previous_post_weight_kg"], ref)
+    return case
 
 
 @SETTINGS
