@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from .drugs import default_verdict
-from .knowledge import Knowledge, fmt_number, load_knowledge
+from .knowledge import SECONDARY_MARK, Knowledge, fmt_number, load_knowledge
 
 
 def _md(text: str | None) -> str:
@@ -22,7 +22,7 @@ def _refs(k: Knowledge, ids: tuple[str, ...]) -> str:
         if ref is None:
             out.append(f"{rid} (UNKNOWN)")
         elif ref.url:
-            out.append(f"[{rid}]({ref.url})")
+            out.append(f"[{rid}]({ref.url})" + (f" ({SECONDARY_MARK})" if ref.secondary else ""))
         else:
             out.append(rid)
     return ", ".join(out)
@@ -143,7 +143,7 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
     add("")
     for ref in k.references.values():
         link = f" <{ref.url}>" if ref.url else " (primary text not retrieved / internal)"
-        add(f"- **{ref.id}** {ref.title}.{link}")
+        add(f"- **{ref.id}** {ref.title}.{link}" + (f" ({SECONDARY_MARK})" if ref.secondary else ""))
     add("")
     return "\n".join(lines)
 

@@ -31,6 +31,7 @@ from .knowledge import Knowledge
 from .lab_integrity import check_labs
 from .medicine_names import check_medicine_names
 from .redflags import RULES
+from .source_integrity import check_sources as check_reference_links
 
 _ENGINE_DIR = Path(__file__).resolve().parent
 _CALL = re.compile(r'(?:\.hit|\.value|\.lab_hit|\.t)\(\s*"([a-z0-9_]+)"|_lab_factor\("[a-z0-9_]+",\s*"([a-z0-9_]+)"')
@@ -125,6 +126,9 @@ def check_integrity(k: Knowledge) -> list[str]:
 
     # lab thresholds: limits in every entered unit; badges never contradict a decision
     problems.extend(check_labs(k))
+
+    # reference links: no bare IP addresses, no unmarked secondary hosts
+    problems.extend(check_reference_links(k))
 
     # the free-text medicine-name table: known codes, resolvable sources, names without doses
     problems.extend(check_medicine_names(k))

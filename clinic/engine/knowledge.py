@@ -57,11 +57,15 @@ def normalise_unit(unit: str) -> str:
 # --------------------------------------------------------------------------------------------- objects
 
 
+SECONDARY_MARK = "secondary source; primary not verified"
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     id: str
     title: str
     url: str | None
+    secondary: bool = False  # facts.md: "secondary source; primary not verified" (shown beside the source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +328,7 @@ def _build(directory: Path) -> Knowledge:
 
     meta = raw["meta.toml"]
     references = {
-        rid: Reference(rid, _req(t, "title", f"references.{rid}"), t.get("url") or None)
+        rid: Reference(rid, _req(t, "title", f"references.{rid}"), t.get("url") or None, t.get("secondary") is True)
         for rid, t in raw["references.toml"].items()
     }
 

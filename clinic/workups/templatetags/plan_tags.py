@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from clinic.engine import load_knowledge
+from clinic.engine.knowledge import SECONDARY_MARK
 
 register = template.Library()
 
@@ -24,7 +25,12 @@ register = template.Library()
 def _sources_html(knowledge_hash: str, evidence: str, ids: tuple[str, ...]) -> SafeString:
     refs = load_knowledge().references
     items = [
-        {"id": rid, "title": refs[rid].title if rid in refs else rid, "url": refs[rid].url if rid in refs else None}
+        {
+            "id": rid,
+            "title": refs[rid].title if rid in refs else rid,
+            "url": refs[rid].url if rid in refs else None,
+            "mark": SECONDARY_MARK if rid in refs and refs[rid].secondary else "",
+        }
         for rid in ids
     ]
     return SafeString(render_to_string("workups/_sources.html", {"items": items, "evidence": evidence}))
@@ -33,3 +39,10 @@ def _sources_html(knowledge_hash: str, evidence: str, ids: tuple[str, ...]) -> S
 @register.simple_tag
 def sources(evidence: str, ids: Iterable[str] | None) -> SafeString:
     return _sources_html(load_knowledge().content_hash, str(evidence), tuple(str(i) for i in ids or ()))
+
+
+@register.filter
+def sources_text(ids: Iterable[str] | None) -> str:
+    """'R12, R60*' for the printed plan: * marks a secondary source (the page's footnote spells it out)."""
+    refs = load_knowledge().references
+    return ", ".join(f"{rid}*" if rid in refs and refs[rid].secondary else str(rid) for rid in ids or ())
