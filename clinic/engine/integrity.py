@@ -155,9 +155,9 @@ def check_integrity(k: Knowledge) -> list[str]:
         check_sources(f"{t.source_file} '{tid}'", t.evidence, t.sources)
 
     # analytes: SI unit accepted, reference ranges inside plausibility bounds
-    for code, a in k.analytes.items():
-        for bound in (a.reference_low, a.reference_high):
-            if bound is not None and not a.plausible_min <= bound <= a.plausible_max:
+    for code, analyte in k.analytes.items():
+        for bound in (analyte.reference_low, analyte.reference_high):
+            if bound is not None and not analyte.plausible_min <= bound <= analyte.plausible_max:
                 problems.append(f"analyte '{code}': reference range outside the plausibility bounds")
     for code, f in k.findings.items():
         if f.group not in ("neurological", "spine", "cardiac", "electrolyte", "infection", "access", "other"):

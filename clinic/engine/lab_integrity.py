@@ -89,8 +89,8 @@ def _badge_side(
 
 def check_labs(k: Knowledge) -> list[str]:
     problems: list[str] = []
-    for a in k.analytes.values():
-        _reference_units(a, problems)
+    for analyte in k.analytes.values():
+        _reference_units(analyte, problems)
     for t in k.thresholds.values():
         if t.analyte is None:
             continue

@@ -400,8 +400,8 @@ def _cross_checks(p: dict[str, Any], e: dict[str, Any], d: dict[str, Any], k: Kn
 
     A contradiction would otherwise silently drop part of the plan (the acute step needs "during dialysis").
     """
-    timing = e.get("timing")
-    said = f"the timing '{_TIMING_LABELS.get(timing, timing)}'"
+    timing: str | None = e.get("timing")
+    said = f"the timing '{_TIMING_LABELS.get(timing or '', timing)}'"
     if e.get("ongoing") is True and timing == "between_sessions":
         c.add(
             "episode.ongoing",

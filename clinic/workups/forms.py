@@ -318,6 +318,11 @@ class LabsForm(StepForm):
                 label=f"{analyte.name} taken",
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
+            # a second result of the same test after dialysis (post-HD hypokalaemia), in the row's unit
+            post = forms.FloatField(required=False, label=f"{analyte.name} after dialysis")
+            post.error_messages["invalid"] = "Enter a number, for example 2.5."
+            post.widget.attrs.update({"inputmode": "decimal", "step": "any", "autocomplete": "off"})
+            self.fields[f"{code}__post_value"] = post
             self.rows.append((code, analyte.name))
 
     def clean(self) -> dict[str, Any]:
@@ -330,6 +335,20 @@ class LabsForm(StepForm):
                 problem = codes.lab_problem(code, value, unit)
                 if problem:
                     self.add_error(f"{code}__value" if problem.kind == "value" else f"{code}__unit", problem.message)
+            post = cleaned.get(f"{code}__post_value")
+            if post is None:
+                continue
+            if value is not None and cleaned.get(f"{code}__when") == "post_dialysis":
+                self.add_error(
+                    f"{code}__post_value", "The first result is already post-dialysis; set its time to Pre-HD."
+                )
+            elif not unit:
+                if f"{code}__unit" not in self.errors:
+                    self.add_error(f"{code}__unit", "Choose the unit of this result.")
+            else:
+                problem = codes.lab_problem(code, post, unit)
+                if problem:
+                    self.add_error(f"{code}__post_value", problem.message)
         return cleaned
 
     def to_answers(self) -> dict[str, Any]:
@@ -345,13 +364,23 @@ class LabsForm(StepForm):
                         "when": self.cleaned_data.get(f"{code}__when") or "pre_dialysis",
                     }
                 )
+            post = self.cleaned_data.get(f"{code}__post_value")
+            if post is not None:
+                unit = self.cleaned_data[f"{code}__unit"]
+                labs.append({"analyte": code, "value": post, "unit": unit, "when": "post_dialysis"})
         return {"labs": labs}
 
     @classmethod
     def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        """The row holds the pre-dialysis (or only) result; a post-dialysis result beside it goes to post_value."""
         initial: dict[str, Any] = {}
-        for lab in answers.get("labs", []):
+        labs = answers.get("labs", [])
+        firsts = [lab for lab in labs if lab.get("when") != "post_dialysis"]
+        for lab in firsts + [lab for lab in labs if lab.get("when") == "post_dialysis"]:
             code = lab["analyte"]
+            if f"{code}__value" in initial and lab.get("when") == "post_dialysis":
+                initial[f"{code}__post_value"] = lab["value"]
+                continue
             initial[f"{code}__value"] = lab["value"]
             initial[f"{code}__unit"] = lab["unit"]
             initial[f"{code}__when"] = lab.get("when", "pre_dialysis")

@@ -213,14 +213,26 @@ def differences(theirs: Mapping[str, Any], mine: Mapping[str, Any]) -> list[tupl
 
 
 def lab_rows(form: Any, recent: Mapping[str, Any], fresh_days: int, now: dt.datetime) -> list[tuple[Any, ...]]:
-    """The labs step's table: per analyte its value, unit and time fields, the latest result on file, and whether
-    that result is older than the unit's freshness window (stale: shown, marked, not in "Use all")."""
+    """The labs step's table: per analyte its value, unit and time fields, the latest result on file, whether
+    that result is older than the unit's freshness window (stale: shown, marked, not in "Use all"), and an
+    optional second result taken after dialysis."""
     cutoff = now - dt.timedelta(days=fresh_days)
     rows = []
     for code, name in form.rows:
         last = recent.get(code)
         stale = last is not None and last.taken_at < cutoff
-        rows.append((code, name, form[f"{code}__value"], form[f"{code}__unit"], form[f"{code}__when"], last, stale))
+        rows.append(
+            (
+                code,
+                name,
+                form[f"{code}__value"],
+                form[f"{code}__unit"],
+                form[f"{code}__when"],
+                last,
+                stale,
+                form[f"{code}__post_value"],
+            )
+        )
     return rows
 
 

@@ -145,6 +145,10 @@ def record_workup_labs(workup: Workup, labs: list[dict[str, Any]], user: User) -
     on_file = recent_labs(workup.patient, workup)
     kept: set[str] = set()
     for lab in labs:
+        if lab.get("when") == "post_dialysis" and any(
+            other["analyte"] == lab["analyte"] and other.get("when") != "post_dialysis" for other in labs
+        ):
+            continue  # the record holds one result per analyte and workup (no sampling time): the pre-HD one
         previous = on_file.get(lab["analyte"])
         if previous is not None and float(previous.value) == lab["value"] and previous.unit == lab["unit"]:
             continue
