@@ -57,9 +57,10 @@ run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:8000
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-lint: install ## ruff check, ruff format --check
+lint: install ## ruff check, ruff format --check, mypy --strict on the pure engine
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy --strict clinic/engine
 
 test-sqlite: install browser-deps
 	@echo "=== pytest on SQLite ==="

@@ -74,8 +74,8 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
         add(f"- **Criteria:** {r.criteria}")
         add(f"- **Urgency:** {tiers}")
         add("- **Required actions:**")
-        for a in r.actions:
-            add(f"  - {a}")
+        for step_text in r.actions:
+            add(f"  - {step_text}")
         add(f"- **Evidence:** {r.evidence} — **Sources:** {_refs(k, r.sources)}")
         add("")
 
@@ -120,14 +120,14 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
     add("")
     add("| analyte | SI unit | accepted units (× factor to SI) | plausible | reference | LOINC |")
     add("|---|---|---|---|---|---|")
-    for a in k.analytes.values():
-        units = "; ".join(f"{u.unit} ×{fmt_number(u.to_si)}" for u in a.units)
-        ref = f"{'' if a.reference_low is None else fmt_number(a.reference_low)}–" + (
-            "" if a.reference_high is None else fmt_number(a.reference_high)
+    for analyte in k.analytes.values():
+        units = "; ".join(f"{u.unit} ×{fmt_number(u.to_si)}" for u in analyte.units)
+        ref_range = f"{'' if analyte.reference_low is None else fmt_number(analyte.reference_low)}–" + (
+            "" if analyte.reference_high is None else fmt_number(analyte.reference_high)
         )
         add(
-            f"| {a.name} | {a.si_unit} | {_md(units)} | {fmt_number(a.plausible_min)}–"
-            f"{fmt_number(a.plausible_max)} | {ref} | {', '.join(a.loinc) or '–'} |"
+            f"| {analyte.name} | {analyte.si_unit} | {_md(units)} | {fmt_number(analyte.plausible_min)}–"
+            f"{fmt_number(analyte.plausible_max)} | {ref_range} | {', '.join(analyte.loinc) or '–'} |"
         )
     add("")
 
