@@ -16,6 +16,7 @@ Rules (contract v1):
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 from collections.abc import Mapping
@@ -32,6 +33,9 @@ from .units import UnitError, check_plausible, to_si, unit_hint
 
 MAX_LIST = 200
 MAX_STR = 200
+# The oldest age Chairside accepts. The youngest is the knowledge base's `adult_age` threshold (18). Both are used
+# by the engine (patient.age_years), the patient form and FHIR import, through age_problem().
+MAX_AGE_YEARS = 120
 
 
 class CaseError(ValueError):
@@ -72,7 +76,7 @@ class EnumList:
 Spec = Num | Bool | Enum | EnumList
 
 PATIENT: dict[str, Spec] = {
-    "age_years": Num("age", 0, 120, unit="years"),
+    "age_years": Num("age", 0, MAX_AGE_YEARS, unit="years"),
     "sex": Enum("sex", SEXES),
     "dialysis_vintage_months": Num("time on dialysis", 0, 720, unit="months"),
     "sessions_completed": Num("sessions completed", 0, 20000, integer=True),
@@ -140,6 +144,39 @@ def _is_number(x: object) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+def _finite(x: int | float) -> bool:
+    """Not NaN or infinity, and not an integer too large for a float (JSON allows 1 followed by 400 zeros)."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+NOT_FINITE = "must be a real number (not NaN, infinity or beyond 1e308)"
+
+
+def age_on(birth_date: dt.date, on_date: dt.date) -> int:
+    """Completed years of age on ``on_date``."""
+    return on_date.year - birth_date.year - ((on_date.month, on_date.day) < (birth_date.month, birth_date.day))
+
+
+def age_problem(birth_date: dt.date, on_date: dt.date, knowledge: Knowledge | None = None) -> str | None:
+    """Why a patient born on ``birth_date`` cannot be assessed on ``on_date`` (a message for the person entering
+    the date of birth), or None. The one age rule: the patient form, FHIR import and the engine all apply it."""
+    k = knowledge or load_knowledge()
+    if birth_date > on_date:
+        return "The date of birth is in the future. Check the year."
+    age = age_on(birth_date, on_date)
+    if k.hit("adult_age", age):
+        return (
+            f"Chairside's rules are for adults on haemodialysis ({fmt_number(k.value('adult_age'))} or over); "
+            f"this date of birth gives {age}."
+        )
+    if age > MAX_AGE_YEARS:
+        return f"An age of {age} is not possible here (over {MAX_AGE_YEARS}). Check the year of birth."
+    return None
+
+
 class _Collector:
     def __init__(self) -> None:
         self.errors: list[dict[str, str]] = []
@@ -172,8 +209,8 @@ def _check_value(spec: Spec, value: Any, field: str, c: _Collector) -> Any:
         if not _is_number(value):
             c.add(field, f"{spec.label} must be a number, not {_typename(value)}")
             return None
-        if not math.isfinite(value):
-            c.add(field, f"{spec.label} must be a real number (not NaN or infinity)")
+        if not _finite(value):
+            c.add(field, f"{spec.label} {NOT_FINITE}")
             return None
         if spec.integer and value != int(value):
             c.add(field, f"{spec.label} must be a whole number")
@@ -498,8 +535,8 @@ def _lab(entry: object, i: int, k: Knowledge, c: _Collector) -> Lab | None:
     elif not _is_number(value):
         c.add(f"{path}.value", f"value must be a number, not {_typename(value)}")
         value = None
-    elif not math.isfinite(value):
-        c.add(f"{path}.value", "value must be a real number (not NaN or infinity)")
+    elif not _finite(value):
+        c.add(f"{path}.value", f"value {NOT_FINITE}")
         value = None
     unit = entry.get("unit")
     if a is not None and unit is None:

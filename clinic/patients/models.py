@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from clinic.accounts.models import LabUnitSystem
+from clinic.engine.validation import age_on, age_problem
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
@@ -50,21 +51,11 @@ def normalise_mrn(value: str) -> str:
     return " ".join(str(value).split())
 
 
-OLDEST_AGE = 120  # the engine's limit for patient.age_years (clinic/engine/validation.py)
-ADULT_AGE = 18
-
-
 def birth_date_problem(dob: dt.date, today: dt.date) -> str | None:
-    """Why a date of birth is impossible for a Chairside patient, or None. The one rule the patient form and the
-    FHIR import share, within the engine's age limits, so an accepted patient can always get a care plan."""
-    if dob > today:
-        return "The date of birth is in the future. Check the year."
-    age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
-    if age > OLDEST_AGE:
-        return f"A date of birth more than {OLDEST_AGE} years ago is not possible. Check the year."
-    if age < ADULT_AGE:
-        return f"Chairside's rules are for adults on haemodialysis ({ADULT_AGE} or over)."
-    return None
+    """Why a date of birth is impossible for a Chairside patient, or None. The engine's own age rule
+    (clinic.engine.validation.age_problem: 18 from the knowledge base up to MAX_AGE_YEARS), which the patient form
+    and the FHIR import apply, so an accepted patient can always get a care plan."""
+    return age_problem(dob, today)
 
 
 class Patient(models.Model):
@@ -118,9 +109,7 @@ class Patient(models.Model):
         return f"{self.given_name} {self.family_name}"
 
     def age_years(self, today: dt.date | None = None) -> int:
-        today = today or timezone.localdate()
-        dob = self.date_of_birth
-        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+        return age_on(self.date_of_birth, today or timezone.localdate())
 
     def vintage_months(self, today: dt.date | None = None) -> int | None:
         if self.dialysis_started is None:

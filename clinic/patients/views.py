@@ -36,7 +36,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("q", "").strip()[:100] if request.method == "POST" else ""
     page_number = request.POST.get("page") if request.method == "POST" else request.GET.get("page")
     patients = Patient.objects.for_user(request.user).select_related("unit")
-    if query:
+    problem = ""
+    if "\x00" in query:  # PostgreSQL text cannot hold NUL: refuse before the query, with a message
+        problem = "The search cannot contain control characters. Type the name or MRN again."
+        query, patients = query.replace("\x00", ""), patients.none()
+    elif query:
         terms = Q()
         for word in query.split():
             terms &= Q(family_name__icontains=word) | Q(given_name__icontains=word) | Q(mrn__icontains=word)
@@ -48,9 +52,10 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         request=request,
         detail={"search": bool(query), "results": page.paginator.count, "page": page.number},
     )
-    context = {"page": page, "query": query, "multi_unit": len(request.user.unit_ids()) > 1}
+    context = {"page": page, "query": query, "problem": problem, "multi_unit": len(request.user.unit_ids()) > 1}
     template = "patients/list.html#results" if request.htmx else "patients/list.html"
-    response = render(request, template, context)
+    # htmx swaps only 2xx answers into the page (base.html), so the live search shows the message with a 200.
+    response = render(request, template, context, status=400 if problem and not request.htmx else 200)
     response["Vary"] = "HX-Request"
     return response
 

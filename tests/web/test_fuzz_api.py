@@ -40,6 +40,7 @@ json_scalars = st.one_of(
     st.integers(),
     st.integers(-(10**30), 10**30),
     st.sampled_from([0, -0.0, 1e308, -1e308, 5e-324, math.nan, math.inf, -math.inf, 2**63, -(2**63) - 1]),
+    st.sampled_from([10**309, -(10**309), 10**400, 2**1100]),  # integers no float can hold (OverflowError)
     st.floats(),
     st.text(max_size=30),  # may hold lone surrogates: sent as \ud800 escapes
     st.sampled_from([t for t in NASTY_TEXT if len(t) < 1000]),
@@ -125,6 +126,8 @@ def malformed() -> st.SearchStrategy[bytes]:
                 good.replace(b'"schema"', b'"sch\\u0000ema"'),
                 good.replace(b"180", b"1" + b"0" * 5000),  # an integer too long for int()
                 good.replace(b"180", b"1e999999"),
+                good.replace(b"180", b"1" + b"0" * 400),  # an integer beyond any float
+                good.replace(b"1.2", b"-1" + b"0" * 309),  # the lab value
                 good.replace(b"180", b"-0"),
                 b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than the parser's recursion limit
                 b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
@@ -240,3 +243,41 @@ def test_regressions_found_by_fuzzing(token: str, body: bytes, field: str) -> No
     errors = response.json()["errors"]
     assert field in {error["field"] for error in errors}, errors
     assert all(error["message"] for error in errors)
+
+
+def _numeric_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for key, child in value.items() for p in _numeric_paths(child, (*prefix, key))]
+    if isinstance(value, list):
+        return [p for index, child in enumerate(value) for p in _numeric_paths(child, (*prefix, index))]
+    return [prefix] if isinstance(value, int | float) and not isinstance(value, bool) else []
+
+
+NUMERIC_PATHS = _numeric_paths(typical_case())
+HUGE_NUMBERS = ["1" + "0" * 400, "-1" + "0" * 400, "1e309", "-1e309", str(2**1100)]
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path).replace(".0.", "[0].")
+
+
+@pytest.mark.parametrize("number", HUGE_NUMBERS, ids=["1e400-int", "-1e400-int", "1e309", "-1e309", "2^1100"])
+def test_numbers_beyond_a_float_are_a_400_naming_each_field(token: str, number: str) -> None:
+    """Integers too large for a float were an OverflowError (a 500) in every numeric field of the contract."""
+    assert len(NUMERIC_PATHS) >= 27
+    failures = []
+    for path in NUMERIC_PATHS:
+        case = copy.deepcopy(typical_case())
+        container = case
+        for step in path[:-1]:
+            container = container[step]
+        container[path[-1]] = "__N__"
+        body = json.dumps(case).replace('"__N__"', number)
+        response = Client().post(
+            reverse("api-evaluate"), data=body, content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        fields = {e["field"] for e in response.json()["errors"]} if response.status_code == 400 else set()
+        if response.status_code != 400 or _field(path) not in fields:
+            failures.append((_field(path), response.status_code, fields))
+    assert not failures, failures
