@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 
 from .drugs import default_verdict
-from .knowledge import SECONDARY_MARK, Knowledge, fmt_number, load_knowledge
+from .knowledge import SECONDARY_MARK, ActionDef, Knowledge, fmt_number, load_knowledge
+from .screens import screen_items
 
 
 def _md(text: str | None) -> str:
@@ -26,6 +27,31 @@ def _refs(k: Knowledge, ids: tuple[str, ...]) -> str:
         else:
             out.append(rid)
     return ", ".join(out)
+
+
+def _action_rules(k: Knowledge, a: ActionDef) -> list[str]:
+    out = [f"*Fires when:* {a.fires_when or 'MISSING'}."]
+    left_out = [f"any {u} red flag" for u in a.suppressed_at] + [f"`{f}`" for f in a.suppressed_by]
+    if left_out:
+        out.append(f"*Left out when raised:* {', '.join(left_out)}.")
+    if a.drug is not None:
+        gate = (
+            f"*Drug:* `{a.drug}` (not offered when its verdict is avoid, when the patient is on it, or when a trial "
+            "of it failed or is under way)"
+        )
+        if a.line is not None:
+            earlier = sorted(d.drug for d in k.actions.values() if d.drug and d.line is not None and d.line < a.line)
+            gate += f"; *line {a.line}*" + (
+                f": only after a documented failed trial of {', '.join(f'`{x}`' for x in earlier)}" if earlier else ""
+            )
+        out.append(gate + ".")
+    if a.needs_screens:
+        out.append(f"*Withheld until answered:* {', '.join(f'`{x}`' for x in a.needs_screens)}.")
+    if a.orders:
+        out.append(f"*Orders:* {', '.join(a.orders)} (not asked for again by `labs.order_missing`).")
+    if a.do_now is not None:
+        out.append(f"*Do now (rank {a.do_now.rank}):* {a.do_now.text}")
+    return out
 
 
 def render_markdown(knowledge: Knowledge | None = None) -> str:
@@ -72,14 +98,24 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
         add(f"### `{r.code}` — {r.title}")
         add("")
         add(f"- **Criteria:** {r.criteria}")
+        add(f"- **Fires when:** {r.fires_when or 'MISSING'}")
         add(f"- **Urgency:** {tiers}")
         add("- **Required actions:**")
         for step_text in r.actions:
             add(f"  - {step_text}")
+        if r.do_now_covers:
+            add(f'- **In "do now" its first action stands for:** {", ".join(f"`{x}`" for x in r.do_now_covers)}')
         add(f"- **Evidence:** {r.evidence} — **Sources:** {_refs(k, r.sources)}")
         add("")
 
     add("## 4. Care-plan actions (actions.toml)")
+    add("")
+    add(
+        "Each action shows when it fires, which raised red flags leave it out (their own first actions conflict "
+        "with it), the screens whose unanswered questions withhold it, its treatment line, and its line in the "
+        'nurse\'s "do now" list (at most 5 lines, lowest rank first). Red flags enter "do now" with their '
+        "first action at rank " + ", ".join(f"{u} {r}" for u, r in k.do_now_flag_ranks.items()) + "."
+    )
     add("")
     for step in k.steps.values():
         add(f"### Step `{step.code}` — {step.title}")
@@ -88,9 +124,27 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
             if a.step != step.code:
                 continue
             add(f"- **`{a.code}`** ({a.who}; evidence {a.evidence}; {_refs(k, a.sources)})  ")
-            add(f"  {a.text}")
+            add(f"  {a.text}  ")
             if a.nurse_text:
-                add(f"  *Nurse wording:* {a.nurse_text}")
+                add(f"  *Nurse wording:* {a.nurse_text}  ")
+            for line in _action_rules(k, a):
+                add(f"  {line}  ")
+        add("")
+
+    add("### Screens (actions.toml `[screens]`)")
+    add("")
+    add("A drug trial that lists a screen in `needs_screens` is withheld while the screen applies and one of its")
+    add('questions is unanswered: "not assessed" never satisfies "red flags excluded".')
+    add("")
+    for sc in k.screens.values():
+        add(f"- **`{sc.code}`** — {sc.title}. *Applies when:* {sc.fires_when}.  ")
+        add(f"  *Questions:* {', '.join(f'`{q}`' for q in screen_items(sc, k))}")
+    add("")
+    if k.advice:
+        add("### Shared sentences (actions.toml `[advice]`)")
+        add("")
+        for aid, text in k.advice.items():
+            add(f"- `{aid}`: {text}")
         add("")
 
     add("## 5. Drug verdicts (drugs.toml)")

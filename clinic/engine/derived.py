@@ -15,6 +15,17 @@ from .readings import WHEN_LABELS, LabValue, Reading
 from .types import Case, Derived
 from .units import classify, round_si
 
+# The bands the plan reports for UF rate and IDWG: (band, threshold id), most severe first; below every
+# threshold the band is "acceptable". Presenters read the band from the plan and the threshold from here.
+UF_RATE_BANDS: tuple[tuple[str, str], ...] = (("high", "ufr_high"), ("elevated", "ufr_flag"))
+IDWG_BANDS: tuple[tuple[str, str], ...] = (("high", "idwg_high"), ("elevated", "idwg_counsel"))
+
+
+def band_of(k: Knowledge, bands: tuple[tuple[str, str], ...], value: float | None) -> str | None:
+    if value is None:
+        return None
+    return next((band for band, tid in bands if k.hit(tid, value)), "acceptable")
+
 
 @dataclass(frozen=True, slots=True)
 class Volume:
@@ -48,7 +59,15 @@ def volume(case: Case, k: Knowledge) -> Volume:
         reasons.append("intradialytic hypotension reported")
     if k.hit("idh_nadir_sbp", v.sbp_nadir_mmhg):
         reasons.append(f"nadir systolic BP {fmt_number(v.sbp_nadir_mmhg or 0)} mmHg")
-    if fall is not None and k.hit("idh_sbp_fall", fall) and case.episode.timing == "during_dialysis":
+    # A symptomatic fall counts as IDH with the cramp as the symptom, but never against the nurse's recorded
+    # "no intradialytic hypotension": the cramp itself does not document hypotension.
+    nurse_said_no = case.findings.get("intradialytic_hypotension") is False
+    if (
+        fall is not None
+        and k.hit("idh_sbp_fall", fall)
+        and case.episode.timing == "during_dialysis"
+        and not nurse_said_no
+    ):
         reasons.append(f"systolic BP fell {fmt_number(fall)} mmHg with symptoms")
     idh: bool | None
     if reasons:
@@ -186,22 +205,8 @@ def derived_output(ctx: Ctx) -> Derived:
     ca, alb = ctx.labs.get("calcium_total"), ctx.labs.get("albumin")
     if ca is not None and alb is not None:
         corrected = round(ca + 0.02 * (40.0 - alb), 2)
-    band = None
-    if vol.uf_rate is not None:
-        if k.hit("ufr_high", vol.uf_rate):
-            band = "high"
-        elif k.hit("ufr_flag", vol.uf_rate):
-            band = "elevated"
-        else:
-            band = "acceptable"
-    idwg_band = None
-    if vol.idwg is not None:
-        if k.hit("idwg_high", vol.idwg):
-            idwg_band = "high"
-        elif k.hit("idwg_counsel", vol.idwg):
-            idwg_band = "elevated"
-        else:
-            idwg_band = "acceptable"
+    band = band_of(k, UF_RATE_BANDS, vol.uf_rate)
+    idwg_band = band_of(k, IDWG_BANDS, vol.idwg)
     return Derived(
         uf_rate_ml_kg_h=None if vol.uf_rate is None else round(vol.uf_rate, 1),
         idwg_percent=None if vol.idwg is None else round(vol.idwg, 1),

@@ -73,7 +73,7 @@ def verdict_for(d: DrugDef, c: Ctx) -> DrugVerdict:
     parts.append(d.why)
     if on_list:
         if d.code == "baclofen":
-            parts.append("On the medication list: do not stop abruptly; prescriber-led taper.")
+            parts.append("On the medication list. " + c.k.advice["baclofen_taper"])
         elif verdict == "avoid":
             parts.append("On the medication list: review with the prescriber.")
         else:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .actions import State, build_steps
+from .actions import State, build_do_now, build_steps
 from .contract import PLAN_SCHEMA
 from .derived import Volume, build_ctx, derived_output
 from .drugs import drug_verdicts
 from .knowledge import Knowledge, fmt_number, load_knowledge
 from .missing import compute_missing
 from .redflags import detect
+from .screens import open_screens
 from .types import CarePlan, Case
 from .validation import validate_case
 
@@ -24,7 +25,7 @@ def evaluate(case: Case | Mapping[str, object], knowledge: Knowledge | None = No
     red_flags = detect(ctx)
     verdicts = drug_verdicts(ctx)
     missing = compute_missing(ctx)
-    state = State(verdicts={v.drug: v for v in verdicts}, missing=missing)
+    state = State(verdicts={v.drug: v for v in verdicts}, missing=missing, open_screens=open_screens(ctx))
     steps = build_steps(ctx, state)
     return CarePlan(
         schema=PLAN_SCHEMA,
@@ -38,6 +39,7 @@ def evaluate(case: Case | Mapping[str, object], knowledge: Knowledge | None = No
         knowledge_status=k.status,
         knowledge_hash=k.content_hash,
         input_checks=_input_checks(ctx.vol, k),
+        do_now=build_do_now(ctx, red_flags, steps),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import fields
 from pathlib import Path
 
 from .actions import TRIGGERS
@@ -24,6 +25,7 @@ from .contract import (
     SITES,
     STEPS,
     TIMINGS,
+    URGENCIES,
 )
 from .drugs import STRICTNESS
 from .factors import factor_exists
@@ -31,7 +33,9 @@ from .knowledge import Knowledge
 from .lab_integrity import check_labs
 from .medicine_names import check_medicine_names
 from .redflags import RULES
+from .screens import APPLIES
 from .source_integrity import check_sources as check_reference_links
+from .types import Episode, Patient
 
 _ENGINE_DIR = Path(__file__).resolve().parent
 _CALL = re.compile(r'(?:\.hit|\.value|\.lab_hit|\.t)\(\s*"([a-z0-9_]+)"|_lab_factor\("[a-z0-9_]+",\s*"([a-z0-9_]+)"')
@@ -63,6 +67,8 @@ def _contract(problems: list[str], what: str, contract: tuple[str, ...], declare
 
 
 HYPERTONIC_SALINE_HARD_CAP_ML = 20.0
+_PATIENT_FIELDS = frozenset(f.name for f in fields(Patient))
+_EPISODE_FIELDS = frozenset(f.name for f in fields(Episode))
 
 
 def check_integrity(k: Knowledge) -> list[str]:
@@ -108,6 +114,8 @@ def check_integrity(k: Knowledge) -> list[str]:
             problems.append(f"drug '{code}': a hard stop must have verdict 'avoid'")
         if d.verdict != "avoid" and not d.dose:
             problems.append(f"drug '{code}': verdict '{d.verdict}' needs a dose text")
+
+    check_rule_data(k, problems)
 
     # thresholds / policy numbers <-> code: every number is used, every looked-up id exists
     quoted, called = _threshold_usage()
@@ -183,3 +191,66 @@ def _ask_when_ok(k: Knowledge, condition: str) -> bool:
     if kind in ("vintage_under_years", "vintage_over_years"):
         return value.isdigit()
     return False
+
+
+def _fires_when(problems: list[str], where: str, text: str) -> None:
+    if not text.strip():
+        problems.append(f"{where}: no 'fires_when' (one line saying when the rule fires)")
+    elif "\n" in text:
+        problems.append(f"{where}: 'fires_when' must be one line")
+
+
+def check_rule_data(k: Knowledge, problems: list[str]) -> None:
+    """The rule data around the triggers: conditions written out, and every reference resolvable."""
+    for code, r in k.red_flags.items():
+        _fires_when(problems, f"red flag '{code}'", r.fires_when)
+        for covered in r.do_now_covers:
+            if covered not in k.actions:
+                problems.append(f"red flag '{code}': do_now_covers names unknown action '{covered}'")
+    lines: dict[str, int] = {}
+    for code, act in k.actions.items():
+        _fires_when(problems, f"action '{code}'", act.fires_when)
+        for flag in act.suppressed_by:
+            if flag not in k.red_flags:
+                problems.append(f"action '{code}': suppressed_by names unknown red flag '{flag}'")
+        for urgency in act.suppressed_at:
+            if urgency not in URGENCIES:
+                problems.append(f"action '{code}': suppressed_at names unknown urgency '{urgency}'")
+        for screen in act.needs_screens:
+            if screen not in k.screens:
+                problems.append(f"action '{code}': needs_screens names unknown screen '{screen}'")
+        for analyte in act.orders:
+            if analyte not in k.analytes:
+                problems.append(f"action '{code}': orders unknown analyte '{analyte}'")
+        if act.do_now is not None and act.who != "nurse":
+            problems.append(f"action '{code}': only nurse actions can be in the 'do now' list")
+        if act.drug is not None and act.drug not in k.drugs:
+            problems.append(f"action '{code}': drug '{act.drug}' is not in drugs.toml")
+        if act.step == "pharmacotherapy" and act.drug is not None and not act.needs_screens:
+            problems.append(f"action '{code}': a drug trial must wait for the red-flag screen (needs_screens)")
+        if act.line is not None:
+            if act.drug is None:
+                problems.append(f"action '{code}': a treatment line needs a drug")
+            else:
+                lines[act.drug] = act.line
+    for line in sorted(set(lines.values())):
+        if line > 1 and not any(v < line for v in lines.values()):
+            problems.append(f"treatment line {line} has no earlier line to fail first")
+    if "red_flag_60s" not in k.screens or not k.screens["red_flag_60s"].include_screen_findings:
+        problems.append("screen 'red_flag_60s' must exist and include the 60-second screen findings")
+    for code, sc in k.screens.items():
+        if sc.applies not in APPLIES:
+            problems.append(f"screen '{code}': unknown 'applies' predicate '{sc.applies}'")
+        _fires_when(problems, f"screen '{code}'", sc.fires_when)
+        for path in sc.items:
+            section, _, key = path.partition(".")
+            known = (
+                (section == "findings" and key in k.findings)
+                or (section == "patient" and key in _PATIENT_FIELDS)
+                or (section == "episode" and key in _EPISODE_FIELDS)
+            )
+            if not known:
+                problems.append(f"screen '{code}': unknown question '{path}'")
+    for urgency in k.do_now_flag_ranks:
+        if urgency == "soon":
+            problems.append("do_now_flags: 'soon' red flags are not immediate actions")

@@ -34,7 +34,10 @@ FILES = (
     "medicine_names.toml",  # read by medicine_names.py; listed here so its content is part of the hash
 )
 _OPS = ("<", "<=", ">", ">=")
-_PLACEHOLDER = re.compile(r"\{(threshold|policy)\.([a-z0-9_]+)\}")
+# {threshold.ID} / {policy.ID} quote the number; {threshold.ID.text} the whole comparison ("< 0.7 mmol/L");
+# {advice.ID} a sentence that several texts share (actions.toml [advice]).
+_PLACEHOLDER = re.compile(r"\{(threshold|policy)\.([a-z0-9_]+)(\.text)?\}")
+_ADVICE = re.compile(r"\{advice\.([a-z0-9_]+)\}")
 
 
 class KnowledgeError(ValueError):
@@ -159,6 +162,15 @@ class StepDef:
 
 
 @dataclass(frozen=True, slots=True)
+class DoNowDef:
+    """How an action appears in the plan's "do now" list: its rank (lower = sooner) and one short line."""
+
+    rank: int
+    text: str
+    with_why: bool = False  # append the action's patient-specific why (e.g. which labs are missing)
+
+
+@dataclass(frozen=True, slots=True)
 class ActionDef:
     code: str
     step: str
@@ -167,6 +179,26 @@ class ActionDef:
     who: str
     evidence: str
     sources: tuple[str, ...]
+    fires_when: str = ""  # one human-readable line; integrity refuses an action without it
+    suppressed_by: tuple[str, ...] = ()  # red-flag codes that leave this action out (they conflict with it)
+    suppressed_at: tuple[str, ...] = ()  # urgencies: any red flag raised at one of these leaves it out
+    do_now: DoNowDef | None = None
+    orders: tuple[str, ...] = ()  # analytes this action orders (so "order the missing labs" does not repeat them)
+    drug: str | None = None  # pharmacotherapy: the drug code whose verdict gates the action
+    line: int | None = None  # pharmacotherapy: treatment line (1 first; later lines need a failed earlier one)
+    needs_screens: tuple[str, ...] = ()  # screens whose unanswered questions withhold this action
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenDef:
+    """A set of questions that must be answered before actions that depend on it (drug trials) are offered."""
+
+    code: str
+    title: str
+    applies: str  # predicate id (clinic/engine/screens.py)
+    fires_when: str
+    items: tuple[str, ...]  # case paths, as in the plan's `missing` ("findings.fever", "patient.access")
+    include_screen_findings: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +211,8 @@ class RedFlagDef:
     evidence: str
     sources: tuple[str, ...]
     order: int
+    fires_when: str = ""  # one human-readable line; integrity refuses a red flag without it
+    do_now_covers: tuple[str, ...] = ()  # action codes its first action already does (not repeated in "do now")
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +266,9 @@ class Knowledge:
     actions: Mapping[str, ActionDef]
     red_flags: Mapping[str, RedFlagDef]
     drugs: Mapping[str, DrugDef]
+    screens: Mapping[str, ScreenDef]
+    advice: Mapping[str, str]
+    do_now_flag_ranks: Mapping[str, int]  # red-flag urgency -> rank among the actions' do_now ranks
     path: str
     content_hash: str
     raw_placeholders: tuple[tuple[str, str], ...]  # (where, placeholder) for the catalogue/integrity
@@ -308,6 +345,22 @@ def _sources(table: Mapping[str, Any], where: str) -> tuple[str, ...]:
     return tuple(src)
 
 
+def _str_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise KnowledgeError(f"{where}.{key}: expected a list of strings")
+    return tuple(value)
+
+
+def _flag_ranks(table: Mapping[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for urgency, rank in table.items():
+        if urgency not in URGENCIES or isinstance(rank, bool) or not isinstance(rank, int):
+            raise KnowledgeError(f"do_now_flags.{urgency}: expected an urgency and a whole-number rank")
+        out[urgency] = rank
+    return out
+
+
 def _evidence(table: Mapping[str, Any], where: str) -> str:
     ev = _req(table, "evidence", where)
     if ev not in EVIDENCE:
@@ -362,6 +415,7 @@ def _build(directory: Path) -> Knowledge:
             )
 
     placeholders: list[tuple[str, str]] = []
+    advice = {str(key): str(value) for key, value in raw["actions.toml"].get("advice", {}).items()}
 
     def render(text: str | None, where: str) -> str | None:
         if text is None:
@@ -373,9 +427,14 @@ def _build(directory: Path) -> Knowledge:
             if th is None or th.source_file != ("thresholds" if kind == "threshold" else "policy"):
                 raise KnowledgeError(f"{where}: unknown placeholder {{{kind}.{tid}}}")
             placeholders.append((where, f"{kind}.{tid}"))
-            return fmt_number(th.value)
+            return th.text if m.group(3) else fmt_number(th.value)
 
-        return _PLACEHOLDER.sub(sub, text)
+        def sub_advice(m: re.Match[str]) -> str:
+            if m.group(1) not in advice:
+                raise KnowledgeError(f"{where}: unknown placeholder {{advice.{m.group(1)}}}")
+            return advice[m.group(1)]
+
+        return _PLACEHOLDER.sub(sub, _ADVICE.sub(sub_advice, text))
 
     def render_req(text: str, where: str) -> str:
         out = render(text, where)
@@ -456,6 +515,17 @@ def _build(directory: Path) -> Knowledge:
         who = _req(t, "who", where)
         if who not in WHO:
             raise KnowledgeError(f"{where}.who: must be one of {WHO}")
+        do_now = None
+        if "do_now" in t:
+            dn = _req(t, "do_now", where, dict)
+            do_now = DoNowDef(
+                int(_req(dn, "rank", f"{where}.do_now", int)),
+                render_req(_req(dn, "text", f"{where}.do_now"), where),
+                bool(dn.get("with_why", False)),
+            )
+        line = t.get("line")
+        if line is not None and (isinstance(line, bool) or not isinstance(line, int) or line < 1):
+            raise KnowledgeError(f"{where}.line: expected a positive whole number")
         actions[code] = ActionDef(
             code=code,
             step=step,
@@ -464,6 +534,25 @@ def _build(directory: Path) -> Knowledge:
             who=who,
             evidence=_evidence(t, where),
             sources=_sources(t, where),
+            fires_when=render_req(str(t.get("fires_when", "")), where),
+            suppressed_by=_str_list(t, "suppressed_by", where),
+            suppressed_at=_str_list(t, "suppressed_at", where),
+            do_now=do_now,
+            orders=_str_list(t, "orders", where),
+            drug=t.get("drug"),
+            line=line,
+            needs_screens=_str_list(t, "needs_screens", where),
+        )
+    screens: dict[str, ScreenDef] = {}
+    for code, t in acts.get("screens", {}).items():
+        where = f"screens.{code}"
+        screens[code] = ScreenDef(
+            code=code,
+            title=_req(t, "title", where),
+            applies=_req(t, "applies", where),
+            fires_when=render_req(_req(t, "fires_when", where), where),
+            items=_str_list(t, "items", where),
+            include_screen_findings=bool(t.get("include_screen_findings", False)),
         )
 
     # red flags
@@ -483,6 +572,8 @@ def _build(directory: Path) -> Knowledge:
             evidence=_evidence(t, where),
             sources=_sources(t, where),
             order=i,
+            fires_when=render_req(str(t.get("fires_when", "")), where),
+            do_now_covers=_str_list(t, "do_now_covers", where),
         )
 
     # drugs
@@ -541,6 +632,9 @@ def _build(directory: Path) -> Knowledge:
         actions=MappingProxyType(actions),
         red_flags=MappingProxyType(red_flags),
         drugs=MappingProxyType(drugs),
+        screens=MappingProxyType(screens),
+        advice=MappingProxyType(advice),
+        do_now_flag_ranks=MappingProxyType(_flag_ranks(acts.get("do_now_flags", {}))),
         path=str(directory),
         content_hash=digest.hexdigest(),
         raw_placeholders=tuple(placeholders),

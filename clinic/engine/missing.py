@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .derived import Ctx
 from .redflags import CORD_DEFICITS, NEURO_AL, SPINE_PAIN
+from .screens import open_screens
 
 
 def compute_missing(c: Ctx) -> tuple[str, ...]:
@@ -110,4 +111,13 @@ def compute_missing(c: Ctx) -> tuple[str, ...]:
         need_lab("qtc")
     if c.hit("vintage_dsa_screen", p.dialysis_vintage_months) and d.dialyser_flux is None:
         out.add("dialysis.dialyser_flux")
+    # every question of a screen that applies (actions.toml [screens]; drug trials wait for them)
+    for items in open_screens(c).values():
+        out.update(items)
+    # recurrent cramps: the treatment line and the dry-weight rule need these
+    if e.kind in (None, "cramp", "spasm") and c.hit("recurrent_episodes_4w", e.episodes_last_4_weeks):
+        if case.previous_trials is None:
+            out.add("previous_trials")
+        if e.timing == "during_dialysis" and e.minutes_into_session is None:
+            out.add("episode.minutes_into_session")
     return tuple(sorted(out))

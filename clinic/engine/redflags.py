@@ -12,6 +12,7 @@ from collections.abc import Callable
 from .contract import URGENCIES
 from .derived import Ctx
 from .knowledge import fmt_number
+from .screens import UPPER_BODY_SITES
 from .types import RedFlag
 
 Hit = tuple[str, str] | None
@@ -75,9 +76,9 @@ def _aluminium(c: Ctx) -> Hit:
         parts.append(f"{'; '.join(exposure)}, plus {c.fnames(neuro)}")
     if high:
         if c.lab_hit("al_no_dfo", "aluminium"):
-            band = f"> {fmt_number(c.k.value('al_no_dfo'))}: no DFO, intensive high-flux HD"
+            band = f"{c.k.t('al_no_dfo').text}: no DFO, intensive high-flux HD"
         else:
-            band = f"> {fmt_number(c.k.value('al_dfo'))}: DFO test band"
+            band = f"{c.k.t('al_dfo').text}: DFO test band"
         parts.append(f"serum {c.labtxt('aluminium')} ({band})")
     return _hit("escalated" if c.f("seizure") else "base", parts)
 
@@ -141,14 +142,21 @@ def _spinal_infection(c: Ctx) -> Hit:
 
 @rule("redflag.acute_coronary")
 def _acs(c: Ctx) -> Hit:
+    # facts.md §5: neck, shoulder, jaw (face) or arm "spasm" with chest pressure, breathlessness, sweating,
+    # hypotension or an arrhythmia. Chest pain or pressure on its own is enough.
+    assoc = c.any_f("dyspnoea", "diaphoresis", "palpitations", "syncope")
+    names = [c.fname(x) for x in assoc]
+    if c.idh:
+        names.append(f"low blood pressure ({c.vol.idh_reason})")
+    hr = c.case.vitals.heart_rate_bpm
+    if c.hit("heart_rate_low", hr):
+        names.append(f"heart rate {fmt_number(hr or 0)} bpm")
     if c.f("chest_pain"):
-        extra = c.any_f("dyspnoea", "diaphoresis", "palpitations", "syncope")
-        return _hit("base", [c.fname("chest_pain") + (f" with {c.fnames(extra)}" if extra else "")])
+        return _hit("base", [c.fname("chest_pain") + (f" with {', '.join(names)}" if names else "")])
     sites = c.case.episode.sites or frozenset()
-    upper = [s for s in ("neck", "arms") if s in sites]
-    assoc = c.any_f("dyspnoea", "diaphoresis")
-    if upper and assoc:
-        return _hit("base", [f"{'/'.join(upper)} symptoms with {c.fnames(assoc)}"])
+    upper = [s for s in UPPER_BODY_SITES if s in sites]
+    if upper and names:
+        return _hit("base", [f"{'/'.join(upper)} symptoms with {', '.join(names)}"])
     return None
 
 
@@ -194,9 +202,9 @@ def _arrhythmia(c: Ctx) -> Hit:
 def _hyperk(c: Ctx) -> Hit:
     kval = c.lab("potassium")
     if c.hit("k_high_emergency", kval):
-        return _hit("escalated", [f"{c.labtxt('potassium')} (>= {fmt_number(c.k.value('k_high_emergency'))})"])
+        return _hit("escalated", [f"{c.labtxt('potassium')} ({c.k.t('k_high_emergency').text})"])
     if c.hit("k_high_urgent", kval):
-        return _hit("base", [f"{c.labtxt('potassium')} (>= {fmt_number(c.k.value('k_high_urgent'))})"])
+        return _hit("base", [f"{c.labtxt('potassium')} ({c.k.t('k_high_urgent').text})"])
     return None
 
 
@@ -204,9 +212,9 @@ def _hyperk(c: Ctx) -> Hit:
 def _hypok(c: Ctx) -> Hit:
     kval = c.lab("potassium")
     if c.hit("k_low_emergency", kval):
-        return _hit("escalated", [f"{c.labtxt('potassium')} (< {fmt_number(c.k.value('k_low_emergency'))})"])
+        return _hit("escalated", [f"{c.labtxt('potassium')} ({c.k.t('k_low_emergency').text})"])
     if c.hit("k_low_urgent", kval):
-        return _hit("base", [f"{c.labtxt('potassium')} (< {fmt_number(c.k.value('k_low_urgent'))})"])
+        return _hit("base", [f"{c.labtxt('potassium')} ({c.k.t('k_low_urgent').text})"])
     return None
 
 
@@ -350,7 +358,7 @@ def _cold(c: Ctx) -> Hit:
 def _hypona(c: Ctx) -> Hit:
     na = c.lab("sodium")
     if c.hit("na_severe", na):
-        return _hit("base", [f"{c.labtxt('sodium')} (< {fmt_number(c.k.value('na_severe'))})"])
+        return _hit("base", [f"{c.labtxt('sodium')} ({c.k.t('na_severe').text})"])
     neuro = c.any_f("confusion", "drowsiness", "seizure", "headache", "nausea")
     if c.hit("na_block_high_na", na) and neuro:
         return _hit("base", [f"{c.labtxt('sodium')} with {c.fnames(neuro)}"])
@@ -402,7 +410,7 @@ def _hypermg(c: Ctx) -> Hit:
     sources = c.group("magnesium_sources")
     parts = []
     if c.hit("mg_hyper", mg):
-        parts.append(f"{c.labtxt('magnesium')} (>= {fmt_number(c.k.value('mg_hyper'))})")
+        parts.append(f"{c.labtxt('magnesium')} ({c.k.t('mg_hyper').text})")
     elif c.f("hyporeflexia") and (c.hit("mg_high_intake", mg) or sources):
         parts.append(f"{c.fname('hyporeflexia')} with " + (c.labtxt("magnesium") if mg is not None else "magnesium"))
     if not parts:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .types import Action, CarePlan, DrugVerdict, RedFlag, Step
+from .types import Action, CarePlan, DoNow, DrugVerdict, RedFlag, Step
 
 
 def _red_flag(r: RedFlag) -> dict[str, Any]:
@@ -63,6 +63,10 @@ def _drug(d: DrugVerdict) -> dict[str, Any]:
     }
 
 
+def _do_now(d: DoNow) -> dict[str, Any]:
+    return {"code": d.code, "text": d.text}
+
+
 def plan_to_dict(plan: CarePlan) -> dict[str, Any]:
     d = plan.derived
     return {
@@ -89,6 +93,7 @@ def plan_to_dict(plan: CarePlan) -> dict[str, Any]:
         "input_checks": list(plan.input_checks),
         "knowledge_status": plan.knowledge_status,
         "knowledge_hash": plan.knowledge_hash,
+        "do_now": [_do_now(x) for x in plan.do_now],
     }
 
 

@@ -66,6 +66,23 @@ class Lab:
     when: str | None = None
 
 
+# Outcomes of a drug trial already tried (contract field `previous_trials`). A "failed" trial opens the next
+# treatment line (facts.md §6b order 6 -> 7); "ongoing" means the patient is on it now.
+TRIAL_OUTCOMES = ("benefit", "no_benefit", "not_tolerated", "ongoing")
+FAILED_OUTCOMES = ("no_benefit", "not_tolerated")
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    drug: str  # a drug code (drugs.toml)
+    outcome: str  # one of TRIAL_OUTCOMES
+    weeks: float | None = None  # how long it was tried
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in FAILED_OUTCOMES
+
+
 @dataclass(frozen=True, slots=True)
 class Dialysis:
     pre_weight_kg: float | None = None
@@ -101,6 +118,7 @@ class Case:
     medications: frozenset[str] | None = None  # recognised medication codes; None = list not recorded
     unrecognised_medications: tuple[str, ...] = ()
     medication_notes: tuple[str, ...] = ()  # free text read as a listed name despite a spelling slip
+    previous_trials: tuple[Trial, ...] | None = None  # None = not recorded; () = recorded, none tried
     # which top-level sections / nested keys were present at all (for "missing")
     sections: frozenset[str] = frozenset()
 
@@ -136,6 +154,14 @@ class Step:
     code: str
     title: str
     actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DoNow:
+    """One line of the nurse's "do now" list: the red flag or action it comes from, and what to do."""
+
+    code: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +212,7 @@ class CarePlan:
     knowledge_hash: str = ""
     # inputs that are possible but rarely real (an IDWG above 10 %): computed as entered, shown first to check
     input_checks: tuple[str, ...] = ()
+    do_now: tuple[DoNow, ...] = ()  # at most 5, most urgent first (actions.DO_NOW_MAX)
 
     def action_codes(self) -> tuple[str, ...]:
         return tuple(a.code for s in self.steps for a in s.actions)

@@ -28,6 +28,7 @@ from .contract import ACCESS, BUFFERS, CASE_SCHEMA, FLUX, HEPATIC, KINDS, LAB_WH
 from .knowledge import Knowledge, fmt_number, load_knowledge, normalise_unit
 from .medicine_names import match_medicines
 from .readings import WHEN_LABELS
+from .trials import parse_trials
 from .types import Case, Dialysis, Episode, Lab, Patient, Vitals
 from .units import UnitError, check_plausible, to_si, unit_hint
 
@@ -127,7 +128,7 @@ DIALYSIS: dict[str, Spec] = {
     "dialyser_flux": Enum("dialyser flux", FLUX),
     "missed_or_shortened_sessions_last_month": Num("missed or shortened sessions", 0, 31, integer=True),
 }
-TOP_KEYS = ("schema", "patient", "episode", "findings", "vitals", "labs", "dialysis", "medications")
+TOP_KEYS = ("schema", "patient", "episode", "findings", "vitals", "labs", "dialysis", "medications", "previous_trials")
 LAB_KEYS = ("analyte", "value", "unit", "when")
 
 
@@ -407,6 +408,8 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
                     unknown_meds.append(name.strip())
             meds = frozenset(found)
 
+    trials = parse_trials(data.get("previous_trials"), k, c.add)
+
     if c.errors:
         raise CaseError(c.errors)
 
@@ -421,6 +424,7 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
         medications=meds,
         unrecognised_medications=tuple(unknown_meds),
         medication_notes=tuple(read_as),
+        previous_trials=trials,
         sections=frozenset(present),
     )
 

@@ -23,7 +23,7 @@ TIMING_LABELS = {
     "after_dialysis": "After dialysis (same day)",
     "between_sessions": "Between sessions",
 }
-SITE_LABELS = {s: s.capitalize() for s in SITES} | {"generalised": "All over (generalised)"}
+SITE_LABELS = {s: s.capitalize() for s in SITES} | {"face": "Face or jaw", "generalised": "All over (generalised)"}
 KIND_LABELS = {
     "cramp": "Cramp (painful tightening)",
     "spasm": "Spasm",

@@ -10,6 +10,7 @@ from typing import Any
 
 from clinic.core import codes
 from clinic.engine import CarePlan, load_knowledge
+from clinic.engine.derived import IDWG_BANDS, UF_RATE_BANDS
 from clinic.engine.units import UnitError, check_plausible, classify, format_si, from_si, to_si
 from clinic.workups.steps import applicable
 
@@ -27,21 +28,20 @@ class DerivedValue:
 
 
 def derived_values(derived: Mapping[str, Any]) -> list[DerivedValue]:
+    """UF rate and IDWG with the band the engine already computed, and the threshold that band stands for."""
     k = load_knowledge()
     rows = []
-    for key, label, unit, tiers in (
-        ("uf_rate_ml_kg_h", "UF rate", "mL/kg/h", ("ufr_high", "ufr_flag")),
-        ("idwg_percent", "Weight gain since last session (IDWG)", "% of dry weight", ("idwg_high", "idwg_counsel")),
+    for key, band_key, label, unit, bands in (
+        ("uf_rate_ml_kg_h", "uf_rate_band", "UF rate", "mL/kg/h", UF_RATE_BANDS),
+        ("idwg_percent", "idwg_band", "Weight gain since last session (IDWG)", "% of dry weight", IDWG_BANDS),
     ):
-        value = derived.get(key)
+        value, band = derived.get(key), derived.get(band_key)
         crossed, level = None, "missing" if value is None else "ok"
-        if value is not None:
-            for index, tid in enumerate(tiers):
-                if k.hit(tid, value):
-                    threshold = k.t(tid)
-                    crossed = f"{threshold.label}: {threshold.op} {threshold.value:g} {threshold.unit}"
-                    level = "high" if index == 0 else "warn"
-                    break
+        tid = dict(bands).get(band or "")
+        if value is not None and tid is not None:
+            threshold = k.t(tid)
+            crossed = f"{threshold.label}: {threshold.text}"
+            level = "high" if band == bands[0][0] else "warn"
         rows.append(DerivedValue(label, value, unit, crossed, level))
     return rows
 
@@ -119,6 +119,7 @@ def missing_groups(items: list[str]) -> list[tuple[str, list[str]]]:
         "patient": "Patient",
         "episode": "Episode",
         "medications": "Medicines",
+        "previous_trials": "Medicines",
     }
     groups: dict[str, list[str]] = {}
     for item in items:
@@ -127,6 +128,8 @@ def missing_groups(items: list[str]) -> list[tuple[str, list[str]]]:
             name = k.analytes[key].name
         elif section == "findings" and key in k.findings:
             name = k.findings[key].name
+        elif section == "previous_trials":
+            name = "drug trials already tried"
         else:
             name = key.replace("_", " ") or section
         groups.setdefault(titles.get(section, section.capitalize()), []).append(name)
@@ -140,6 +143,8 @@ def describe_missing(item: str) -> str:
         return f"Lab: {k.analytes[key].name}"
     if section == "findings" and key in k.findings:
         return f"Red-flag question: {k.findings[key].name}"
+    if section == "previous_trials":
+        return "Medicines: drug trials already tried for the cramps (and how they ended)"
     return f"{section.capitalize()}: {key.replace('_', ' ')}"
 
 

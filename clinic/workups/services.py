@@ -165,7 +165,7 @@ def record_workup_labs(workup: Workup, labs: list[dict[str, Any]], user: User) -
     ).exclude(source_ref__in=kept).delete()
 
 
-def derived_preview(workup: Workup, data: Any, initial: dict[str, Any]) -> dict[str, float | None]:
+def derived_preview(workup: Workup, data: Any, initial: dict[str, Any]) -> dict[str, float | str | None]:
     """UF rate and weight gain for the dialysis step as typed (``data``) or as shown (``initial``), with the
     other steps' saved answers; empty when the case cannot be evaluated yet."""
     form = DialysisForm(data) if data is not None else DialysisForm.bound_to(initial)
@@ -175,7 +175,13 @@ def derived_preview(workup: Workup, data: Any, initial: dict[str, Any]) -> dict[
     except CaseError as exc:
         logger.warning("derived preview: case invalid for workup %s: %s", workup.public_id, exc.errors)
         return {}
-    return {"uf_rate_ml_kg_h": plan.derived.uf_rate_ml_kg_h, "idwg_percent": plan.derived.idwg_percent}
+    d = plan.derived
+    return {
+        "uf_rate_ml_kg_h": d.uf_rate_ml_kg_h,
+        "uf_rate_band": d.uf_rate_band,
+        "idwg_percent": d.idwg_percent,
+        "idwg_band": d.idwg_band,
+    }
 
 
 def _transition(workup: Workup, act: Act, user: User, emergency_pending: bool = False) -> Transition:

@@ -81,6 +81,25 @@ BASE: dict[str, Any] = {
     "medications": ["sevelamer"],
 }
 
+# A documented failed first-line trial: opens the second and third treatment lines (facts.md §6b).
+FAILED_VITAMIN_E: list[dict[str, Any]] = [{"drug": "vitamin_e", "outcome": "no_benefit", "weeks": 10}]
+# The spine (cord, spondyloarthropathy) and coronary questions, all answered "no": with neck, back or upper-body
+# symptoms every drug trial waits for them.
+SPINE_AND_CARDIAC_NO: dict[str, bool] = dict.fromkeys(
+    (
+        "neck_pain_persistent",
+        "neck_pain_progressive",
+        "back_pain_persistent",
+        "hand_clumsiness",
+        "gait_change",
+        "hyperreflexia_or_clonus",
+        "sphincter_change",
+        "dyspnoea",
+        "diaphoresis",
+    ),
+    False,
+)
+
 _DROP = object()
 
 

@@ -6,12 +6,12 @@ from clinic.engine import plan_to_json
 from clinic.engine.catalogue import render_markdown
 from clinic.engine.drugs import check_order
 
-from .conftest import action, actions, flags, plan_for
+from .conftest import FAILED_VITAMIN_E, SPINE_AND_CARDIAC_NO, action, actions, flags, plan_for
 
 RICH = plan_for(
-    meds=["gabapentin", "vitamin_e", "magnesium_oral", "sucralfate"],
+    meds=["gabapentin", "magnesium_oral", "sucralfate"],
     labs={"magnesium": 0.6, "carnitine_free": 30},
-    overrides={"episode.episodes_last_4_weeks": 6},
+    overrides={"episode.episodes_last_4_weeks": 6, "previous_trials": FAILED_VITAMIN_E},
     findings={"intradialytic_hypotension": True},
 )
 
@@ -25,7 +25,7 @@ def test_row01_baclofen_avoid_hard_stop_and_taper_existing_users() -> None:
     v = plan.verdict("baclofen")
     assert v.verdict == "avoid" and v.hard_stop
     assert "medications.taper_baclofen" in actions(plan)
-    assert "NOT stop it abruptly" in action(plan, "medications.taper_baclofen").text
+    assert "NOT stop baclofen abruptly" in action(plan, "medications.taper_baclofen").text
     assert check_order("baclofen", 5, "mg").hard_stop
 
 
@@ -52,7 +52,7 @@ def test_row05_quinine_avoid_hard_stop() -> None:
 
 
 def test_row06_gabapentin_100_to_300_after_hd_nephrologist_4_weeks() -> None:
-    plan = plan_for(overrides={"episode.episodes_last_4_weeks": 6})
+    plan = plan_for(overrides={"episode.episodes_last_4_weeks": 6, "previous_trials": FAILED_VITAMIN_E})
     a = action(plan, "pharmacotherapy.gabapentin_post_dialysis")
     assert a.who == "nephrologist"
     assert "100 mg after each HD" in a.text and "300 mg after each HD" in a.text and "4 weeks" in a.text
@@ -144,7 +144,10 @@ def test_row16_no_oxygen_for_cramps() -> None:
 
 
 def test_row17_cyclobenzaprine_caution_short_course_not_intradialytic() -> None:
-    out = plan_for(overrides={"episode": {"timing": "between_sessions", "sites": ["neck"], "kind": "spasm"}})
+    out = plan_for(
+        overrides={"episode": {"timing": "between_sessions", "sites": ["neck"], "kind": "spasm"}},
+        findings=SPINE_AND_CARDIAC_NO,
+    )
     assert out.verdict("cyclobenzaprine").verdict == "caution"
     a = action(out, "pharmacotherapy.cyclobenzaprine_short")
     assert "2–3 weeks" in a.text and "not for intradialytic cramps" in a.text
@@ -152,7 +155,7 @@ def test_row17_cyclobenzaprine_caution_short_course_not_intradialytic() -> None:
 
 
 def test_row18_vitamin_e_low_certainty_no_68_percent_claim() -> None:
-    a = action(RICH, "pharmacotherapy.vitamin_e")
+    a = action(plan_for(overrides={"episode.episodes_last_4_weeks": 6}), "pharmacotherapy.vitamin_e")
     assert "low-certainty" in a.text and "400 IU" in a.text
     assert "68.3" not in plan_to_json(RICH)
 
@@ -166,7 +169,11 @@ def test_row19_levocarnitine_optional_nephrologist_trial() -> None:
 
 def test_row20_midodrine_only_for_idh_driven_cramps() -> None:
     assert "pharmacotherapy.midodrine" not in actions(plan_for(overrides={"episode.episodes_last_4_weeks": 6}))
-    assert "pharmacotherapy.midodrine" in actions(plan_for(findings={"intradialytic_hypotension": True}))
+    idh = {"intradialytic_hypotension": True}
+    assert "pharmacotherapy.midodrine" in actions(
+        plan_for(findings=idh, overrides={"previous_trials": FAILED_VITAMIN_E})
+    )
+    assert "pharmacotherapy.midodrine" not in actions(plan_for(findings=idh))  # second line: vitamin E first
 
 
 def test_row21_kdoqi_aluminium_thresholds_and_normal_level_does_not_exclude() -> None:

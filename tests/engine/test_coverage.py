@@ -9,7 +9,7 @@ import pytest
 from clinic.engine import evaluate
 from clinic.engine.contract import ACTIONS, DRUGS, RED_FLAGS
 
-from .conftest import actions, flags, make_case, plan_for
+from .conftest import FAILED_VITAMIN_E, SPINE_AND_CARDIAC_NO, actions, flags, make_case, plan_for
 
 NO_DEFICIT = dict.fromkeys(["hand_clumsiness", "gait_change", "sphincter_change", "hyperreflexia_or_clonus"], False)
 
@@ -159,7 +159,7 @@ ACTION_CASES: dict[str, dict[str, Any]] = {
     "electrolytes.bicarbonate_review": {"labs": {"bicarbonate": 18}},
     "electrolytes.stop_magnesium_sources": {"meds": ["magnesium_antacid_or_laxative"]},
     "electrolytes.sodium_caution": {"labs": {"sodium": 128}},
-    "prescription.reassess_dry_weight": {"overrides": {"episode.timing": "after_dialysis"}},
+    "prescription.reassess_dry_weight": {"findings": {"intradialytic_hypotension": True}},
     "prescription.lower_uf_rate": {"overrides": {"dialysis.uf_volume_ml": 3800}},
     "prescription.fluid_sodium_counselling": {"overrides": {"dialysis.pre_weight_kg": 74.0}},
     "prescription.cool_dialysate": {"findings": {"intradialytic_hypotension": True}},
@@ -179,13 +179,19 @@ ACTION_CASES: dict[str, dict[str, Any]] = {
     "pharmacotherapy.vitamin_e": {"overrides": {"episode.episodes_last_4_weeks": 3}},
     "pharmacotherapy.vitamin_c_short": {"overrides": {"episode.episodes_last_4_weeks": 3}},
     "pharmacotherapy.levocarnitine": {
-        "overrides": {"episode.episodes_last_4_weeks": 3},
+        "overrides": {"episode.episodes_last_4_weeks": 3, "previous_trials": FAILED_VITAMIN_E},
         "labs": {"carnitine_free": 30},
     },
-    "pharmacotherapy.midodrine": {"findings": {"intradialytic_hypotension": True}},
-    "pharmacotherapy.gabapentin_post_dialysis": {"overrides": {"episode.episodes_last_4_weeks": 6}},
+    "pharmacotherapy.midodrine": {
+        "findings": {"intradialytic_hypotension": True},
+        "overrides": {"previous_trials": FAILED_VITAMIN_E},
+    },
+    "pharmacotherapy.gabapentin_post_dialysis": {
+        "overrides": {"episode.episodes_last_4_weeks": 6, "previous_trials": FAILED_VITAMIN_E}
+    },
     "pharmacotherapy.cyclobenzaprine_short": {
-        "overrides": {"episode": {"timing": "between_sessions", "sites": ["back"], "kind": "spasm"}}
+        "overrides": {"episode": {"timing": "between_sessions", "sites": ["back"], "kind": "spasm"}},
+        "findings": SPINE_AND_CARDIAC_NO,
     },
     "monitoring.cramp_diary": {},
     "monitoring.magnesium_after_change": {"labs": {"magnesium": 0.6}},

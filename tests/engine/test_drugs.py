@@ -146,7 +146,7 @@ def test_baclofen_on_list_gets_taper_action() -> None:
     plan = plan_for(meds=["baclofen"])
     assert plan.verdict("baclofen").verdict == "avoid"
     assert "medications.taper_baclofen" in actions(plan)
-    assert "do not stop abruptly" in plan.verdict("baclofen").why
+    assert "NOT stop baclofen abruptly" in plan.verdict("baclofen").why
 
 
 def test_levocarnitine_dose_is_patient_specific() -> None:
