@@ -329,6 +329,8 @@ def revalidate(workup: Workup) -> list[StepProblem]:
     return problems
 
 
+# The "step" of a problem that is corrected on the patient's record, not in the wizard (an impossible age).
+PATIENT_RECORD = "patient"
 # Where an engine error about the whole case is corrected: case section -> wizard step.
 _STEP_OF_SECTION = {
     "episode": "episode",
@@ -355,7 +357,7 @@ def _case_problems(workup: Workup) -> list[StepProblem]:
                 section = "dialysis"
             slug = _STEP_OF_SECTION.get(section)
             where = titles.get(slug, "") if slug else "Patient record"
-            out.append(StepProblem(slug or "review", f"{where} ({error['message']})", {path: [error["message"]]}))
+            out.append(StepProblem(slug or PATIENT_RECORD, f"{where} ({error['message']})", {path: [error["message"]]}))
         return out
     return []
 

@@ -242,6 +242,10 @@ def make_plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
     if not workup.is_editable:
         return redirect("workups:plan", public_id=workup.public_id)
     problems = services.revalidate(workup)
+    if problems and problems[0].slug == services.PATIENT_RECORD:
+        details = "; ".join(message for p in problems for messages_ in p.errors.values() for message in messages_)
+        messages.error(request, f"Correct the patient's details before making the care plan: {details}.")
+        return redirect("patients:edit", public_id=workup.patient.public_id)
     if problems:
         messages.error(request, f"Please complete or correct: {', '.join(p.title for p in problems)}.")
         return _to_step(workup, problems[0].slug)
