@@ -28,25 +28,36 @@ document.addEventListener("click", (event) => {
   }
 });
 
-// Automatic log-off warning. The server ends a session after SESSION_IDLE_MINUTES without a request; a minute
-// before, warn and offer "Stay signed in". At the limit, save what is being typed, then reload: the server
-// sends the page to sign-in, and signing in returns to the same page with every saved answer.
-(function idleWarning() {
+// Automatic log-off. The server ends a session SESSION_IDLE_MINUTES after the last request of the user's work
+// (every autosave counts); the page says how long its session has left by the server's clock (data-idle-seconds)
+// and what a full period is (data-idle-limit). A minute before, warn and offer "Stay signed in". A few seconds
+// before the server's limit, save what is being typed (autosave), then sign out naming this page, so signing in
+// again returns here with every answer and the unfinished typing offered back.
+(function idleLogOff() {
   const body = document.body;
-  const idleSeconds = Number(body.dataset.idleSeconds || 0);
-  if (!idleSeconds) return;
-  const warnAt = Math.min(60, Math.floor(idleSeconds / 3));
-  let last = Date.now();
+  const leftAtLoad = Number(body.dataset.idleSeconds || 0);
+  const limit = Number(body.dataset.idleLimit || leftAtLoad);
+  if (!limit || !body.dataset.logoutUrl) return;
+  const FINAL_SAVE_LEAD = 5;  // seconds before the server's limit: the last save must reach it in time
+  const warnAt = Math.min(60, Math.floor(limit / 3));
+  let deadline = Date.now() + leftAtLoad * 1000;
   let banner = null;
   let leaving = false;
+  // The warning takes the focus, so the field being typed in is autosaved: that save is not the nurse coming back.
+  // While the warning shows, only her own key or pointer action (or "Stay signed in") restarts the clock.
+  let actedSinceWarning = false;
+  for (const type of ["keydown", "pointerdown"]) {
+    document.addEventListener(type, () => { actedSinceWarning = true; }, true);
+  }
 
   function csrfToken() {
     try { return JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; } catch { return ""; }
   }
   function hide() { if (banner) { banner.remove(); banner = null; } }
-  function reset() { last = Date.now(); hide(); }
+  function reset() { if (leaving) return; deadline = Date.now() + limit * 1000; hide(); }
   function show(secondsLeft) {
     if (!banner) {
+      actedSinceWarning = false;
       banner = document.createElement("div");
       banner.className = "alert alert-warning idle-warning shadow";
       banner.setAttribute("role", "alertdialog");
@@ -68,17 +79,39 @@ document.addEventListener("click", (event) => {
     banner.querySelector(".idle-text").textContent =
       `For patient privacy you will be signed out in ${secondsLeft} seconds. Saved work is kept.`;
   }
-  document.body.addEventListener("htmx:afterRequest", reset);
-  window.setInterval(() => {
-    const left = Math.ceil(idleSeconds - (Date.now() - last) / 1000);
-    if (left <= 0 && !leaving) {
-      leaving = true;
-      const active = document.activeElement;
-      if (active && active.form) active.dispatchEvent(new Event("change", { bubbles: true }));  // autosave it
-      window.setTimeout(() => window.location.reload(), 1500);
-    } else if (left <= warnAt && left > 0) {
-      show(left);
+  function signOut() {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = body.dataset.logoutUrl;
+    const fields = { csrfmiddlewaretoken: csrfToken(), reason: "idle", next: window.location.pathname + window.location.search };
+    for (const [name, value] of Object.entries(fields)) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      form.append(input);
     }
+    body.append(form);
+    form.submit();
+  }
+  function leave() {
+    leaving = true;
+    const active = document.activeElement;
+    const autosaved = active && active.form && active.form.hasAttribute("hx-post");
+    if (!autosaved) { signOut(); return; }
+    // Save the field being typed in, then sign out once the save has answered (or after 3 s at most).
+    let done = false;
+    const finish = () => { if (!done) { done = true; signOut(); } };
+    body.addEventListener("htmx:afterRequest", (event) => { if (event.detail && event.detail.elt === active.form) finish(); });
+    window.setTimeout(finish, 3000);
+    active.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  body.addEventListener("htmx:afterRequest", () => { if (!banner || actedSinceWarning) reset(); });
+  window.setInterval(() => {
+    if (leaving) return;
+    const left = Math.ceil((deadline - Date.now()) / 1000) - FINAL_SAVE_LEAD;
+    if (left <= 0) leave();
+    else if (left <= warnAt) show(left);
   }, 1000);
 })();
 
