@@ -1,4 +1,4 @@
-"""JSON API: POST /api/v1/evaluate (shared/contract/README.md)."""
+"""JSON API: POST /api/v1/evaluate (docs/contract.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stable names from the engine contract (shared/contract/README.md, contract v1).
+"""Stable names from the engine contract (docs/contract.md, contract v1).
 
 These tuples are the *contract*: the knowledge files must declare every one of them (checked by
 ``integrity.check_integrity``) and the engine must never rename or drop one. New optional codes may be

@@ -77,7 +77,7 @@ class Patient(models.Model):
     hepatic_impairment = models.CharField(max_length=10, choices=HepaticImpairment, blank=True)
     access = models.CharField("vascular access", max_length=10, choices=Access, blank=True)
     residual_urine_ml_per_day = models.PositiveIntegerField(null=True, blank=True)
-    # Contract codes (shared/contract): conditions and current medications.
+    # Contract codes (docs/contract.md): conditions and current medications.
     conditions = models.JSONField(default=list, blank=True)
     medications = models.JSONField(default=list, blank=True)
     # From a FHIR import (Patient.deceased[x]): a deceased patient has no current medicines.

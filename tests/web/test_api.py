@@ -1,4 +1,4 @@
-"""POST /api/v1/evaluate, the careplan CLI and API tokens, per shared/contract/README.md."""
+"""POST /api/v1/evaluate, the careplan CLI and API tokens, per docs/contract.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property-based tests for POST /api/v1/evaluate (issue 6: bad input; shared/contract/README.md "Errors").
+"""Property-based tests for POST /api/v1/evaluate (issue 6: bad input; docs/contract.md "Errors").
 
 CHAIRSIDE_FUZZ_EXAMPLES (default 500) generated bodies: contract cases with values replaced by wrong types,
 special and out-of-range numbers, unicode keys and values (RTL, emoji, NUL, lone surrogates), keys removed or

@@ -1,4 +1,4 @@
-"""FHIR import: the Synthea ESRD patient (shared/fhir/synthea-esrd, third-party, read unchanged), lab
+"""FHIR import: the Synthea ESRD patient (tests/fixtures/synthea-esrd, third-party CC0 data, unchanged), lab
 Observations shaped like HL7's published examples (tests/web/fhir_examples/README.md), idempotency, refusal of
 malformed files, the upload form and the management command."""
 
@@ -25,7 +25,7 @@ from clinic.interop.models import FhirLink
 from clinic.patients.models import LabResult, Patient
 
 REPO = Path(__file__).resolve().parents[2]
-SYNTHEA = REPO.parent / "shared" / "fhir" / "synthea-esrd"
+SYNTHEA = REPO / "tests" / "fixtures" / "synthea-esrd"
 EXAMPLES = Path(__file__).resolve().parent / "fhir_examples"
 SYNTHEA_FILES = ["Patient", "Condition", "Procedure", "MedicationRequest", "Encounter", "Immunization"]
 SYNTHEA_ID = "79a66c97-6131-3213-f3c9-4606946ab056"
@@ -34,8 +34,6 @@ pytestmark = pytest.mark.django_db
 
 
 def synthea_files() -> list[tuple[str, bytes]]:
-    if not SYNTHEA.is_dir():
-        pytest.fail(f"the Synthea test patient is missing: expected {SYNTHEA} (shared/ beside the repository)")
     return [(f"{name}.ndjson", (SYNTHEA / f"{name}.ndjson").read_bytes()) for name in SYNTHEA_FILES]
 
 

@@ -14,7 +14,7 @@ EXIT_INVALID = 2
 
 
 class Command(BaseCommand):
-    help = "Work with care plans from the command line (see shared contract: CLI)."
+    help = "Work with care plans from the command line (see docs/contract.md)."
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
