@@ -121,15 +121,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "patients:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# A per-process memory cache, for rendered care-plan bodies only (keyed by plan version and role, so a stale entry
-# is never served). No authentication or authorisation state may live here: it differs between processes and hosts.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "chairside",
-        "OPTIONS": {"MAX_ENTRIES": env_int("CHAIRSIDE_CACHE_ENTRIES", 1000)},
-    }
-}
+# No cache. Nothing in Chairside keeps state in Django's cache: a per-process cache (the default LocMemCache) would
+# hold a different copy on every worker and host, so neither rendered pages nor anything about a user may live
+# there. A shared cache (Redis, Memcached) can be configured here when something is measured to need it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 # Sessions live in the database and are read from it on every request, never through a per-process cache: a
 # sign-out, an idle log-off or a deactivation ends the session on every worker and every host at the next request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

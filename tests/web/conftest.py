@@ -46,10 +46,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 @pytest.fixture(autouse=True)
 def _fast_tests(settings: Any) -> None:
-    from django.core.cache import cache
-
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()  # the per-process cache must not carry rendered pages from one test's database to the next
 
 
 @pytest.fixture

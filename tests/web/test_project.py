@@ -62,6 +62,15 @@ def test_pages_have_exactly_one_h1(
     assert Client().get(reverse("login")).content.decode().count("<h1") == 1
 
 
+def test_no_state_in_a_per_process_cache(settings: Any) -> None:
+    """Nothing is cached per process: every worker and host must see the same sessions, plans and permissions."""
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.dummy.DummyCache"
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    clinic = Path(__file__).resolve().parents[2] / "clinic"
+    users = [p for p in clinic.rglob("*.py") if "from django.core.cache import" in p.read_text(encoding="utf-8")]
+    assert not users, users
+
+
 @pytest.mark.django_db
 def test_healthz_checks_the_database() -> None:
     response = Client().get("/healthz")

@@ -442,3 +442,20 @@ def test_step_form_bound_to_saved_answers_revalidates_them(patient: Patient, nur
     assert labs.is_valid(), labs.errors
     assert labs.to_answers() == saved
     assert not DialysisForm.from_answers({"pre_weight_kg": -5}).is_valid()
+
+
+def test_plan_page_keeps_nothing_in_a_per_process_cache(
+    nurse: Client, workup: Workup, nephro_a: User, client_for: Callable[[User], Client], settings: Any
+) -> None:
+    """Even with a memory cache configured, viewing plans stores nothing in it: a copy held by one worker would
+    differ from another's (the rendered plan body used to be kept there)."""
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}}
+    complete(nurse, workup)
+    workup.refresh_from_db()
+    nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
+    plan_url = reverse("workups:plan", args=[workup.public_id])
+    for client in (nurse, nurse, client_for(nephro_a)):
+        assert client.get(plan_url).status_code == 200
+    assert caches["default"]._cache == {}  # type: ignore[attr-defined]
