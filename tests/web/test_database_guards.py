@@ -81,3 +81,25 @@ def test_repeated_queries_are_prepared_once_per_connection(unit_a: Unit) -> None
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         statements = [row[0] for row in cursor.fetchall()]
     assert any("patients_patient" in sql and "accounts_unit" in sql for sql in statements), statements
+
+
+def test_a_signed_workup_cannot_be_changed_or_deleted_with_raw_sql(scoped_objects: dict) -> None:
+    """Its status stays 'signed' and its answers and plan stay as signed; other workups are not affected."""
+    require_postgres()
+    signed = scoped_objects["workup"]
+    for sql in (
+        "UPDATE workups_workup SET status = 'draft' WHERE id = %s",
+        "UPDATE workups_workup SET status = 'awaiting_review' WHERE id = %s",
+        "UPDATE workups_workup SET answers = '{\"episode\": {}}' WHERE id = %s",
+        "UPDATE workups_workup SET plan_json = '{}' WHERE id = %s",
+        "UPDATE workups_workup SET case_json = NULL WHERE id = %s",
+        "DELETE FROM workups_workup WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="signed workup"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [signed.pk])
+    with connection.cursor() as cursor:  # a signed workup may still be touched where nothing signed changes
+        cursor.execute("UPDATE workups_workup SET updated_at = now() WHERE id = %s", [signed.pk])
+        draft = signed.__class__.objects.create(patient=signed.patient, created_by=signed.created_by, answers={})
+        cursor.execute("UPDATE workups_workup SET status = 'signed' WHERE id = %s", [draft.pk])
+        cursor.execute("SELECT status FROM workups_workup WHERE id = %s", [signed.pk])
+        assert cursor.fetchone()[0] == "signed"
