@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
-from clinic.engine import CaseError
 from clinic.patients.models import Patient
 from clinic.workups import presenters, relevance, services
 from clinic.workups.forms import AcknowledgeForm, StepForm
@@ -259,10 +258,6 @@ def make_plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
     except services.NotAllowed as exc:  # an emergency red flag not acknowledged yet
         messages.error(request, str(exc))
         return _to_step(workup, "review")
-    except CaseError as exc:  # the answers passed their forms above: the patient's record holds what the engine refuses
-        problems = "; ".join(error["message"] for error in exc.errors)
-        messages.error(request, f"Correct the patient's details before making the care plan: {problems}.")
-        return redirect("patients:edit", public_id=workup.patient.public_id)
     return redirect("workups:plan", public_id=workup.public_id)
 
 
