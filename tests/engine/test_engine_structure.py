@@ -52,7 +52,7 @@ def test_integrity_is_clean(k: Knowledge) -> None:
 
 def test_knowledge_is_cached_and_read_only(k: Knowledge) -> None:
     assert load_knowledge() is k
-    assert k.version == "2026.11.1"
+    assert k.version == "2026.11.2"
     assert "sign-off" in k.status
     with pytest.raises(TypeError):
         k.drugs["baclofen"] = k.drugs["quinine"]  # type: ignore[index]
@@ -124,7 +124,7 @@ def test_catalogue_lists_every_rule(k: Knowledge) -> None:
 
 def test_plan_dict_has_contract_shape() -> None:
     d = plan_to_dict(plan_for(labs={"potassium": 6.6}, meds=["baclofen", "foo"]))
-    assert d["schema"] == "chairside.plan/1" and d["knowledge_version"] == "2026.11.1"
+    assert d["schema"] == "chairside.plan/1" and d["knowledge_version"] == "2026.11.2"
     for r in d["red_flags"]:
         assert {"code", "urgency", "title", "why", "actions", "sources"} <= set(r)
     steps = [s["code"] for s in d["steps"]]
