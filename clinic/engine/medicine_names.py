@@ -50,7 +50,8 @@ _FORM = {
 _SALT = {
     "sulfate", "sulphate", "bisulfate", "bisulphate", "hydrochloride", "hcl", "hydrobromide", "maleate",
     "mesylate", "besylate", "tartrate", "succinate", "fumarate", "phosphate", "acetate", "sodium", "potassium",
-    "calcium", "dihydrate", "monohydrate", "anhydrous", "hyclate", "bitartrate",
+    "calcium", "dihydrate", "monohydrate", "anhydrous", "hyclate", "bitartrate", "gluconate", "polygalacturonate",
+    "citrate", "carbonate", "lactate", "chloride", "bromide", "mesilate", "besilate", "hydrogen",
 }  # fmt: skip
 _IGNORED = _DOSE | _FREQUENCY | _ROUTE | _FORM
 _NUMBER = re.compile(r"^\d+(\.\d+)?%?$")
