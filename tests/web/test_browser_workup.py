@@ -189,7 +189,7 @@ def test_nurse_completes_workup_and_nephrologist_signs(
     check_page(page, "10-step-review", errors)
     page.get_by_role("button", name="Make care plan").click()
     page.wait_for_url(re.compile(r"/plan/$"))
-    assert page.get_by_role("heading", name="Red flags").is_visible()
+    assert page.get_by_role("heading", name="Red flags", exact=True).is_visible()
     assert page.get_by_text("What you can do now", exact=False).is_visible()
     check_page(page, "11-plan-nurse", errors)
     page.get_by_role("button", name="Submit for nephrologist review").click()
