@@ -25,7 +25,7 @@ from clinic.workups.presenters import banner_flags
 from clinic.workups.steps import BY_SLUG, applicable
 from clinic.workups.transitions import Act, NotAllowed, Transition, check
 
-__all__ = ["ConflictError", "NotAllowed"]  # NotAllowed lives with the transition table; views catch it from here
+# NotAllowed is defined beside the transition table; views catch it as services.NotAllowed.
 
 logger = logging.getLogger(__name__)
 
