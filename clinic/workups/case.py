@@ -71,6 +71,8 @@ def build_case(patient: Patient, answers: Mapping[str, Any], on: dt.date | None 
     if "medications" in answers:
         meds = answers["medications"]
         case["medications"] = [*meds.get("medications", []), *meds.get("other_medications", [])]
+        if meds.get("failed_trials"):  # none ticked = not recorded: later treatment lines stay closed
+            case["previous_trials"] = [{"drug": d, "outcome": "no_benefit"} for d in meds["failed_trials"]]
     else:
         case["medications"] = list(patient.medications)
     return case

@@ -485,6 +485,12 @@ class MedicationsForm(StepForm):
     )
     conditions = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Conditions")
     diabetes = tri_state_field("Diabetes")
+    failed_trials = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Cramp drug trials already tried that did not help (or were not tolerated)",
+        help_text="Second- and third-line drugs are offered only after a first-line trial that did not help.",
+    )
     hepatic_impairment = forms.ChoiceField(
         choices=[
             ("", "Not recorded"),
@@ -501,6 +507,9 @@ class MedicationsForm(StepForm):
         super().__init__(*args, **kwargs)
         self.fields["medications"].choices = codes.medication_choices()
         self.fields["conditions"].choices = codes.condition_choices()
+        k = load_knowledge()
+        trial_drugs = dict.fromkeys(a.drug for a in k.actions.values() if a.drug is not None and a.line is not None)
+        self.fields["failed_trials"].choices = [(d, k.drugs[d].name) for d in trial_drugs if d]
 
     def clean_other_medications(self) -> list[str]:
         raw: str = self.cleaned_data.get("other_medications", "")
@@ -514,6 +523,8 @@ class MedicationsForm(StepForm):
             "other_medications": data.get("other_medications", []),
             "conditions": list(data.get("conditions", [])),
         }
+        if data.get("failed_trials"):
+            answers["failed_trials"] = list(data["failed_trials"])
         diabetes = _choice_to_bool(data.get("diabetes", ""))
         if diabetes is not None:
             answers["diabetes"] = diabetes

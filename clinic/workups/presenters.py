@@ -70,7 +70,10 @@ def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
         ]
         steps.append({**step, "actions": actions})
     flags = [{**flag, "css": URGENCY_CLASS.get(flag["urgency"], "secondary")} for flag in plan.get("red_flags", [])]
-    if role == "nurse":
+    if role == "nurse" and "do_now" in plan:  # the engine's list: at most 5 lines, most urgent first
+        start_here = [{"shown_text": item["text"], "who": "nurse", "code": item["code"]} for item in plan["do_now"]]
+        start_title = "What you can do now (most urgent first)"
+    elif role == "nurse":  # a plan saved before the engine made the list
         start_here = [a for s in steps for a in s["actions"] if a["who"] == "nurse"]
         start_title = "What you can do now (within standing orders)"
     else:

@@ -11,6 +11,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from clinic.accounts.models import Unit, User
 from clinic.audit.models import Action, AuditEvent
@@ -464,3 +465,44 @@ def test_plan_page_keeps_nothing_in_a_per_process_cache(
     for client in (nurse, nurse, client_for(nephro_a)):
         assert client.get(plan_url).status_code == 200
     assert caches["default"]._cache == {}  # type: ignore[attr-defined]
+
+
+def test_nurse_plan_page_leads_with_the_engines_do_now_list(nurse: Client, workup: Workup) -> None:
+    """The nurse's "do now" box is the engine's list (at most 5 lines, most urgent first), not every nurse action."""
+    complete(nurse, workup)
+    workup.refresh_from_db()
+    nurse.post(reverse("workups:make-plan", args=[workup.public_id]), {"version": workup.version})
+    workup.refresh_from_db()
+    do_now = workup.plan_json["do_now"]
+    assert 1 <= len(do_now) <= 5
+    nurse_actions = [a for s in workup.plan_json["steps"] for a in s["actions"] if a["who"] == "nurse"]
+    assert len(nurse_actions) > len(do_now)  # the box is the short list, not the whole plan
+    page = nurse.get(reverse("workups:plan", args=[workup.public_id])).content.decode()
+    box = page[page.index('id="start-heading"') : page.index('id="steps-heading"')]
+    positions = [box.index(escape(item["text"])) for item in do_now]
+    assert positions == sorted(positions)
+    assert box.count("<li>") == len(do_now)
+
+
+def test_medications_step_records_failed_cramp_drug_trials(nurse: Client, workup: Workup) -> None:
+    """Ticked trials reach the engine as previous_trials (outcome no_benefit); none ticked = not recorded."""
+    from clinic.workups.case import build_case
+
+    complete(nurse, workup)
+    workup.refresh_from_db()
+    assert "previous_trials" not in build_case(workup.patient, workup.answers)
+    meds = {
+        "medications": ["sevelamer"],
+        "conditions": [],
+        "diabetes": "no",
+        "hepatic_impairment": "none",
+        "failed_trials": ["vitamin_e"],
+    }
+    page = nurse.get(step_url(workup, "medications")).content.decode()
+    assert 'name="failed_trials"' in page and "did not help" in page
+    assert post_step(nurse, workup, "medications", meds).status_code == 302
+    workup.refresh_from_db()
+    case = build_case(workup.patient, workup.answers)
+    assert case["previous_trials"] == [{"drug": "vitamin_e", "outcome": "no_benefit"}]
+    bad = post_step(nurse, workup, "medications", {**meds, "failed_trials": ["quinine"]})
+    assert bad.status_code == 400  # not a trial drug: the form refuses it
