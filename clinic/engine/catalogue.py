@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 
 from .drugs import default_verdict
-from .knowledge import SECONDARY_MARK, ActionDef, Knowledge, fmt_number, load_knowledge
+from .knowledge import SECONDARY_MARK, ActionDef, Knowledge, Threshold, fmt_number, load_knowledge
+from .medicine_names import load_index
 from .screens import screen_items
 
 
@@ -54,6 +55,21 @@ def _action_rules(k: Knowledge, a: ActionDef) -> list[str]:
     return out
 
 
+def _lab_limits(k: Knowledge, t: Threshold) -> str:
+    """' (= 1.7 mg/dL = 1.4 mEq/L; post-dialysis samples too)' for a lab threshold; empty otherwise."""
+    if t.analyte is None or t.analyte not in k.analytes:
+        return ""
+    units = k.analytes[t.analyte].unit_lookup
+    same = [f"{fmt_number(v)} {units[key].unit if key in units else key}" for key, v in t.in_units.items()]
+    parts = [f"{t.analyte}"] + (["= " + " = ".join(same)] if same else [])
+    parts.append("post-dialysis samples too" if t.post_dialysis else "not post-dialysis samples")
+    return " (" + "; ".join(parts) + ")"
+
+
+def _reference_range(low: float | None, high: float | None) -> str:
+    return f"{'' if low is None else fmt_number(low)}–{'' if high is None else fmt_number(high)}"
+
+
 def render_markdown(knowledge: Knowledge | None = None) -> str:
     k = knowledge or load_knowledge()
     lines: list[str] = []
@@ -74,6 +90,7 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
     for t in k.thresholds.values():
         if t.source_file == "thresholds":
             cmp = f"value {t.op} {fmt_number(t.value)} {t.unit}" if t.op else f"= {fmt_number(t.value)} {t.unit}"
+            cmp += _lab_limits(k, t)
             add(f"| `{t.id}` | {_md(t.label)} | {_md(cmp)} | {t.evidence} | {_refs(k, t.sources)} | {_md(t.note)} |")
     add("")
     add("## 2. Unit policy (policy.toml) — a unit may change these after sign-off")
@@ -82,7 +99,7 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
     add("|---|---|---|---|---|---|---|")
     for t in k.thresholds.values():
         if t.source_file == "policy":
-            val = f"{t.op or '='} {fmt_number(t.value)} {t.unit}"
+            val = f"{t.op or '='} {fmt_number(t.value)} {t.unit}" + _lab_limits(k, t)
             fd = "–" if t.facts_default is None else fmt_number(t.facts_default)
             changed = " **(changed)**" if t.facts_default is not None and t.facts_default != t.value else ""
             add(
@@ -176,8 +193,9 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
     add("|---|---|---|---|---|---|")
     for analyte in k.analytes.values():
         units = "; ".join(f"{u.unit} ×{fmt_number(u.to_si)}" for u in analyte.units)
-        ref_range = f"{'' if analyte.reference_low is None else fmt_number(analyte.reference_low)}–" + (
-            "" if analyte.reference_high is None else fmt_number(analyte.reference_high)
+        ref_range = _reference_range(analyte.reference_low, analyte.reference_high) + "".join(
+            f"; {_reference_range(lo, hi)} {analyte.unit_lookup[key].unit}"
+            for key, (lo, hi) in analyte.reference_in.items()
         )
         add(
             f"| {analyte.name} | {analyte.si_unit} | {_md(units)} | {fmt_number(analyte.plausible_min)}–"
@@ -198,6 +216,23 @@ def render_markdown(knowledge: Knowledge | None = None) -> str:
     for ref in k.references.values():
         link = f" <{ref.url}>" if ref.url else " (primary text not retrieved / internal)"
         add(f"- **{ref.id}** {ref.title}.{link}" + (f" ({SECONDARY_MARK})" if ref.secondary else ""))
+    add("")
+
+    index = load_index(k)
+    add("## 9. Medicine names (medicine_names.toml)")
+    add("")
+    add(
+        "Free text is matched after doses, strengths, frequencies, routes, forms and salts are set aside; a spelling "
+        "within one letter (two for names of 8 letters or more) of exactly one listed name is read as it, and the "
+        "plan says so. A match behaves exactly like the code (hard stops, taper advice); anything else is listed as "
+        f"unrecognised. Review status: {index.review}."
+    )
+    add("")
+    add("| code | names (kind, source) |")
+    add("|---|---|")
+    for code, name in k.medications.items():
+        names = [f"{line.name} ({line.kind}, {_refs(k, (line.source,))})" for line in index.lines if line.code == code]
+        add(f"| `{code}` ({name}) | {_md('; '.join(names)) if names else '–'} |")
     add("")
     return "\n".join(lines)
 

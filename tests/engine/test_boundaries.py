@@ -248,3 +248,15 @@ def test_labvalue_survives_copy_and_pickle() -> None:
     v = _reading("magnesium", 1.7, "mg/dL")
     for clone in (copy.deepcopy(v), pickle.loads(pickle.dumps(v))):
         assert clone == v and clone.readings == v.readings and clone.analyte == "magnesium"
+
+
+def test_catalogue_shows_each_lab_threshold_in_every_unit_and_its_samples() -> None:
+    from clinic.engine.catalogue import render_markdown
+
+    text = render_markdown(K)
+    row = next(line for line in text.splitlines() if line.startswith("| `mg_low`"))
+    assert "= 1.7 mg/dL = 1.4 mEq/L" in row and "not post-dialysis samples" in row
+    row = next(line for line in text.splitlines() if line.startswith("| `k_low_emergency`"))
+    assert "post-dialysis samples too" in row
+    row = next(line for line in text.splitlines() if line.startswith("| Glucose"))
+    assert "70–198 mg/dL" in row

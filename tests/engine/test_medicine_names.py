@@ -174,3 +174,13 @@ def test_type_ahead_search_lists_both_quinine_and_quinidine() -> None:
     codes = [code for code, _ in search_medicines("qui")]
     assert "quinine" in codes and "quinidine" in codes
     assert search_medicines("") == [] and search_medicines("zzzz") == []
+
+
+def test_catalogue_lists_the_names_per_code_with_sources(k: Knowledge) -> None:
+    from clinic.engine.catalogue import render_markdown
+
+    text = render_markdown(k).split("## 9. Medicine names (medicine_names.toml)")[1]
+    baclofen = next(line for line in text.splitlines() if line.startswith("| `baclofen`"))
+    assert "Lioresal (brand, [N1]" in baclofen and "Kemstro (brand" in baclofen
+    quinine = next(line for line in text.splitlines() if line.startswith("| `quinine`"))
+    assert "Qualaquin (brand, [R49]" in quinine
