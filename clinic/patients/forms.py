@@ -142,6 +142,11 @@ class PatientForm(forms.ModelForm):
         except forms.ValidationError as exc:
             self._update_errors(exc)
 
+    def save(self, commit: bool = True) -> Patient:
+        if "dry_weight_kg" in self.changed_data:
+            self.instance.dry_weight_set_on = timezone.localdate() if self.instance.dry_weight_kg is not None else None
+        return super().save(commit)
+
 
 class LabResultForm(forms.ModelForm):
     analyte = forms.ChoiceField(label="Test")

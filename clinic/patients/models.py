@@ -72,6 +72,7 @@ class Patient(models.Model):
     sessions_completed = models.PositiveIntegerField(null=True, blank=True)
     esrd_onset = models.DateField("end-stage renal disease since", null=True, blank=True)
     dry_weight_kg = models.DecimalField("dry weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
+    dry_weight_set_on = models.DateField("dry weight set on", null=True, blank=True, editable=False)
     # None = not recorded (never read as "no").
     diabetes = models.BooleanField(null=True, blank=True)
     hepatic_impairment = models.CharField(max_length=10, choices=HepaticImpairment, blank=True)

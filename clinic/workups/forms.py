@@ -397,7 +397,6 @@ class DialysisForm(StepForm):
                 "pre_weight_kg",
                 "previous_post_weight_kg",
                 "target_weight_kg",
-                "dry_weight_kg",
                 "session_minutes",
                 "uf_volume_ml",
                 "missed_or_shortened_sessions_last_month",
@@ -424,13 +423,9 @@ class DialysisForm(StepForm):
         required=False,
         label="Vascular access",
     )
-    dry_weight_kg = forms.FloatField(required=False, min_value=20, max_value=300, label="Dry weight (kg)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dry_weight_kg"].error_messages.update(
-            {"min_value": "Enter a number from 20 to 300 kg.", "max_value": "Enter a number from 20 to 300 kg."}
-        )
         for key, spec in DIALYSIS.items():
             if isinstance(spec, Num):
                 self.fields[key] = number_field(spec)
@@ -442,6 +437,8 @@ class DialysisForm(StepForm):
                     required=False,
                     label=spec.label[:1].upper() + spec.label[1:],
                 )
+        # One weight to enter: the target of this session, which is the dry weight unless it is being changed.
+        self.fields["target_weight_kg"].label = "Target (dry) weight (kg)"
 
     def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in self.GROUPS]

@@ -260,3 +260,22 @@ def redflag_layout(form: Any, shown: set[str]) -> dict[str, Any]:
     hidden = set(load_knowledge().findings) - shown
     more = form.groups(hidden) if hidden else []
     return {"groups": form.groups(shown), "more": more, "more_count": len(hidden)}
+
+
+@dataclass(frozen=True)
+class WeightNote:
+    recorded_kg: float | None  # the patient's current dry weight
+    set_on: dt.date | None
+    target_kg: float | None  # as typed on the dialysis step
+    differs: bool
+
+
+def weight_note(patient: Any, raw_target: object) -> WeightNote:
+    """The recorded dry weight beside the session's target, and whether they differ (shown as a warning)."""
+    recorded = float(patient.dry_weight_kg) if patient.dry_weight_kg is not None else None
+    try:
+        target: float | None = float(str(raw_target).replace(",", "."))
+    except ValueError:
+        target = None
+    differs = recorded is not None and target is not None and abs(recorded - target) >= 0.05
+    return WeightNote(recorded, patient.dry_weight_set_on, target, differs)

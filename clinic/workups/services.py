@@ -90,10 +90,7 @@ def prefill(workup: Workup, slug: str) -> dict[str, Any]:
             "hepatic_impairment": patient.hepatic_impairment,
         }
     if slug == "dialysis":
-        base: dict[str, Any] = {
-            "dry_weight_kg": float(patient.dry_weight_kg) if patient.dry_weight_kg is not None else None,
-            "access": patient.access,
-        }
+        base: dict[str, Any] = {"access": patient.access}
         last = (
             Workup.objects.filter(patient=patient, created_at__lt=workup.created_at)
             .exclude(pk=workup.pk)
@@ -103,6 +100,9 @@ def prefill(workup: Workup, slug: str) -> dict[str, Any]:
         )
         if last and last.get("dialysis"):
             base.update({k: v for k, v in last["dialysis"].items() if k not in SESSION_SPECIFIC})
+        base.pop("dry_weight_kg", None)  # one weight on the form: the target, from the current dry weight
+        if patient.dry_weight_kg is not None:
+            base["target_weight_kg"] = float(patient.dry_weight_kg)
         return base
     return {}
 

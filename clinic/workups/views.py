@@ -89,6 +89,7 @@ def _step_page(
     if slug == "dialysis":
         derived = services.derived_preview(workup, form.data if form.is_bound else None, form.initial)
         context["derived"] = presenters.derived_values(derived)
+        context["weight_note"] = presenters.weight_note(workup.patient, form["target_weight_kg"].value())
     if slug == "review":
         context["summary"] = presenters.answer_summary(workup.answers, workup.patient.effective_lab_units())
     return render(request, "workups/step.html", context, status=status)
@@ -208,7 +209,8 @@ def lab_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
 def dialysis_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
     workup = _workup_for(request, public_id, acknowledgements=False)
     derived = presenters.derived_values(services.derived_preview(workup, request.POST, {}))
-    return render(request, "workups/step.html#derived", {"derived": derived})
+    note = presenters.weight_note(workup.patient, request.POST.get("target_weight_kg", ""))
+    return render(request, "workups/step.html#derived", {"derived": derived, "weight_note": note})
 
 
 @require_POST

@@ -170,7 +170,7 @@ def test_nurse_completes_workup_and_nephrologist_signs(
     acknowledge_if_asked(page, errors, "07b-emergency")
     page.get_by_label("Pre-dialysis weight (kg)").fill("74")
     page.get_by_label("Previous post-dialysis weight (kg)").fill("70.4")
-    page.get_by_label("Target weight (kg)").fill("70")
+    page.get_by_label("Target (dry) weight (kg)").fill("70")
     page.get_by_label("Session length (minutes)").fill("240")
     page.get_by_label("Dialysate magnesium (mmol/L)").fill("0.5")
     page.get_by_label("Dialysate magnesium (mmol/L)").press("Tab")
