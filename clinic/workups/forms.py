@@ -93,9 +93,12 @@ class StepForm(forms.Form):
 
     number_fields: ClassVar[dict[str, Num]] = {}
 
-    def __init__(self, *args: Any, unit_system: str = "SI", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, unit_system: str = "SI", record: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.unit_system = unit_system
+        self.record = dict(record or {})  # facts from the patient record the step's checks compare with
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -448,6 +451,8 @@ class DialysisForm(StepForm):
     def engine_case(self) -> dict[str, Any]:
         dialysis = self.to_answers()
         patient = {key: dialysis.pop(key) for key in ("dry_weight_kg", "access") if key in dialysis}
+        for key, value in self.record.items():  # the recorded dry weight, which the target is checked against
+            patient.setdefault(key, value)
         return {"patient": patient, "dialysis": dialysis}
 
     def to_answers(self) -> dict[str, Any]:

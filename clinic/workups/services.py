@@ -111,15 +111,17 @@ def step_form(workup: Workup, slug: str, data: Any = None) -> StepForm:
     """The step's form: bound to posted ``data``, or unbound showing the draft, the saved answers or what the
     patient record and the last workup suggest, in that order."""
     form_class = BY_SLUG[slug].form_class
+    patient = workup.patient
+    record = {"dry_weight_kg": float(patient.dry_weight_kg)} if patient.dry_weight_kg is not None else {}
     if data is not None:
-        return form_class(data, unit_system=workup.patient.effective_lab_units())
+        return form_class(data, unit_system=patient.effective_lab_units(), record=record)
     if slug in workup.drafts:
         initial = {key: values if len(values) != 1 else values[0] for key, values in workup.drafts[slug].items()}
     elif slug in workup.answers:
         initial = form_class.initial_from(workup.answers[slug])
     else:
         initial = form_class.initial_from(prefill(workup, slug))
-    return form_class(initial=initial, unit_system=workup.patient.effective_lab_units())
+    return form_class(initial=initial, unit_system=patient.effective_lab_units(), record=record)
 
 
 def recent_labs(patient: Patient, workup: Workup | None = None) -> dict[str, Any]:
