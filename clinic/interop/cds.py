@@ -1,7 +1,8 @@
 """CDS Hooks 2.0 services (https://cds-hooks.hl7.org/2.0/): discovery, ``patient-view`` and ``order-select``.
 
-The EHR's prefetched FHIR data is turned into an engine case (labs, conditions, medicines) and the engine's own
-red flags and drug verdicts become cards. Alert-fatigue rules, the reason clinicians switch such services off:
+The EHR's prefetched FHIR data is turned into an engine case (labs, conditions, medicines: ``cds_prefetch``) and
+the engine's own red flags and drug verdicts become cards (here). Alert-fatigue rules, the reason clinicians
+switch such services off:
 
 - at most ONE ``critical`` card per call (the most urgent one; any other would-be critical card is shown as a
   warning);
@@ -24,11 +25,15 @@ from django.utils import timezone
 
 from clinic.engine import CaseError, evaluate, load_knowledge
 from clinic.engine.contract import HARD_STOP_DRUGS
-from clinic.engine.knowledge import normalise_unit
-from clinic.engine.units import UnitError, check_plausible, to_si
 from clinic.interop import conf
-from clinic.interop.codes import LOINC, RXNORM, UCUM, code_tables
-from clinic.interop.fhir_import import CURRENT_CLINICAL, parse_fhir_datetime
+from clinic.interop.cds_prefetch import (
+    CdsRequestError,
+    PatientData,
+    medication_code,
+    order_label,
+    patient_data,
+    resources,
+)
 from clinic.interop.models import CdsCard
 
 PATIENT_VIEW = "chairside-cramp-red-flags"
@@ -69,144 +74,6 @@ def services() -> list[dict[str, Any]]:
             "prefetch": prefetch_templates(),
         },
     ]
-
-
-# ------------------------------------------------------------------------------------------------ requests
-
-
-class CdsRequestError(ValueError):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _resources(value: Any, rtype: str) -> list[dict[str, Any]]:
-    """Resources of one type from a prefetch value (a searchset Bundle, one resource, or null)."""
-    if value is None:
-        return []
-    if not isinstance(value, dict):
-        raise CdsRequestError(f"prefetch value for {rtype} must be a FHIR resource or Bundle")
-    if value.get("resourceType") == "Bundle":
-        return [
-            e["resource"]
-            for e in value.get("entry", []) or []
-            if isinstance(e, dict)
-            and isinstance(e.get("resource"), dict)
-            and e["resource"].get("resourceType") == rtype
-        ]
-    return [value] if value.get("resourceType") == rtype else []
-
-
-def _codings(concept: Any) -> list[tuple[Any, Any]]:
-    if not isinstance(concept, dict):
-        return []
-    return [(c.get("system"), c.get("code")) for c in concept.get("coding", []) if isinstance(c, dict)]
-
-
-@dataclass
-class PatientData:
-    case: dict[str, Any]
-    orders: dict[str, list[str]] = field(default_factory=dict)  # medication code -> MedicationRequest ids
-    unmapped: list[str] = field(default_factory=list)
-    sent: bool = True
-
-
-def _age(birth: Any) -> int | None:
-    if not isinstance(birth, str) or len(birth) < 10:
-        return None
-    try:
-        born = dt.date.fromisoformat(birth[:10])
-    except ValueError:
-        return None
-    today = timezone.now().date()
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def patient_data(prefetch: dict[str, Any]) -> PatientData:
-    tables = code_tables()
-    case: dict[str, Any] = {"schema": "chairside.case/1", "patient": {}}
-    patients = _resources(prefetch.get("patient"), "Patient")
-    if patients:
-        age = _age(patients[0].get("birthDate"))
-        if age is not None:
-            case["patient"]["age_years"] = age
-        if patients[0].get("gender") in ("female", "male", "other", "unknown"):
-            case["patient"]["sex"] = patients[0]["gender"]
-    if "conditions" in prefetch:
-        found: set[str] = set()
-        for cond in _resources(prefetch.get("conditions"), "Condition"):
-            status = {c for _, c in _codings(cond.get("clinicalStatus"))}
-            if status and not status & CURRENT_CLINICAL:
-                continue
-            codings = _codings(cond.get("code"))
-            if any(tables.diabetes.matches(s, c) for s, c in codings):
-                case["patient"]["diabetes"] = True
-            onset = parse_fhir_datetime(cond.get("onsetDateTime"))
-            found |= tables.condition_codes(codings, onset.date() if onset else None)
-        case["patient"]["conditions"] = sorted(found)
-    data = PatientData(case)
-    meds: set[str] = set()
-    for order in _resources(prefetch.get("medications"), "MedicationRequest"):
-        if order.get("status") not in ("active", "on-hold"):
-            continue
-        med = medication_code(order)
-        if med is None:
-            data.unmapped.append(_label(order))
-            continue
-        meds.add(med)
-        if order.get("id"):
-            data.orders.setdefault(med, []).append(f"MedicationRequest/{order['id']}")
-    if meds:
-        case["medications"] = sorted(meds)
-    labs = latest_labs(_resources(prefetch.get("observations"), "Observation"))
-    if labs:
-        case["labs"] = labs
-    return data
-
-
-def medication_code(order: dict[str, Any]) -> str | None:
-    rxnorm = code_tables().rxnorm
-    for system, code in _codings(order.get("medicationCodeableConcept")):
-        if system == RXNORM and code in rxnorm:
-            return rxnorm[code].med
-    return None
-
-
-def _label(order: dict[str, Any]) -> str:
-    concept = order.get("medicationCodeableConcept") or {}
-    if concept.get("text"):
-        return str(concept["text"])
-    for coding in concept.get("coding", []):
-        if coding.get("display") or coding.get("code"):
-            return str(coding.get("display") or coding.get("code"))
-    return "a medicine without a code"
-
-
-def latest_labs(observations: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The newest usable result per analyte, no older than CDS_HOOKS_LAB_MAX_AGE_DAYS; units never guessed."""
-    loinc = code_tables().loinc_to_analyte
-    oldest = timezone.now() - dt.timedelta(days=conf.cds_lab_max_age_days())
-    best: dict[str, tuple[dt.datetime, dict[str, Any]]] = {}
-    for obs in observations:
-        if obs.get("status") not in ("final", "amended", "corrected"):
-            continue
-        analyte = next((loinc[c] for s, c in _codings(obs.get("code")) if s == LOINC and c in loinc), None)
-        quantity = obs.get("valueQuantity") or {}
-        when = parse_fhir_datetime(obs.get("effectiveDateTime") or (obs.get("effectivePeriod") or {}).get("start"))
-        if analyte is None or when is None or when < oldest or not isinstance(quantity.get("value"), int | float):
-            continue
-        unit = str(quantity.get("code") if quantity.get("system") == UCUM else quantity.get("unit") or "")
-        if analyte == "urea" and normalise_unit(unit) == "mg/dl":
-            unit = "mg/dL BUN"
-        try:
-            si = to_si(analyte, float(quantity["value"]), unit)
-        except UnitError:
-            continue
-        if check_plausible(analyte, si) is not None:
-            continue
-        if analyte not in best or when > best[analyte][0]:
-            best[analyte] = (when, {"analyte": analyte, "value": float(quantity["value"]), "unit": unit})
-    return [lab for _, lab in sorted(best.values(), key=lambda pair: pair[1]["analyte"])]
 
 
 # ------------------------------------------------------------------------------------------------ cards
@@ -454,13 +321,13 @@ def order_select(body: dict[str, Any], issuer: str) -> CdsResult:
     prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else {}
     data = patient_data(prefetch)
     drafts_by_med: dict[str, list[str]] = {}
-    for order in _resources(bundle, "MedicationRequest"):
+    for order in resources(bundle, "MedicationRequest"):
         ref = f"MedicationRequest/{order.get('id', '')}"
         if selected is not None and ref not in selected:
             continue
         med = medication_code(order)
         if med is None:
-            data.unmapped.append(_label(order))
+            data.unmapped.append(order_label(order))
             continue
         drafts_by_med.setdefault(med, []).append(ref)
     case = dict(data.case)
