@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.patients.models import Patient
-from clinic.workups import presenters, relevance, services
+from clinic.workups import presenters, relevance, services, step_data
 from clinic.workups.forms import AcknowledgeForm, StepForm
 from clinic.workups.models import Acknowledgement, AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
@@ -82,12 +82,12 @@ def _step_page(
         shown = relevance.shown_findings(workup.answers, workup.patient, workup.created_at.date())
         context["redflags"] = presenters.redflag_layout(form, shown)
     if slug == "labs":
-        recent = services.recent_labs(workup.patient, workup)
+        recent = step_data.recent_labs(workup.patient, workup)
         context["lab_rows"] = presenters.lab_rows(form, recent, workup.patient.unit.lab_fresh_days, timezone.now())
         context["lab_fresh_days"] = workup.patient.unit.lab_fresh_days
         context["lab_rows_fresh"] = sum(1 for row in context["lab_rows"] if row[5] is not None and not row[6])
     if slug == "dialysis":
-        derived = services.derived_preview(workup, form.data if form.is_bound else None, form.initial)
+        derived = step_data.derived_preview(workup, form.data if form.is_bound else None, form.initial)
         context["derived"] = presenters.derived_values(derived)
         context["weight_note"] = presenters.weight_note(workup.patient, form["target_weight_kg"].value())
     if slug == "review":
@@ -124,14 +124,14 @@ def step_view(request: HttpRequest, public_id: str, slug: str) -> HttpResponse:
         following = next_after(workup.answers, slug)
         return _to_step(workup, following.slug if following else None)
     if request.method == "GET":
-        return _step_page(request, workup, slug, services.step_form(workup, slug))
+        return _step_page(request, workup, slug, step_data.step_form(workup, slug))
     return _post_step(request, workup, slug)
 
 
 def _post_step(request: HttpRequest, workup: Workup, slug: str) -> HttpResponse:
     """Save a step and go on; an invalid form keeps what was typed as a draft and shows the errors; a save over
     someone else's shows both versions side by side (409)."""
-    form = services.step_form(workup, slug, request.POST)
+    form = step_data.step_form(workup, slug, request.POST)
     step_version, editor = _int(request, "step_version"), _editor(request)
     if not form.is_valid():
         try:
@@ -167,7 +167,7 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
     workup = _workup_for(request, public_id, acknowledgements=False)
     if not workup.is_editable:
         return HttpResponse("This plan is signed; changes are not saved.", status=409)
-    form = services.step_form(workup, slug, request.POST)
+    form = step_data.step_form(workup, slug, request.POST)
     step_version, editor, status = _int(request, "step_version"), _editor(request), 200
     try:
         if form.is_valid():
@@ -208,7 +208,7 @@ def lab_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def dialysis_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
     workup = _workup_for(request, public_id, acknowledgements=False)
-    derived = presenters.derived_values(services.derived_preview(workup, request.POST, {}))
+    derived = presenters.derived_values(step_data.derived_preview(workup, request.POST, {}))
     note = presenters.weight_note(workup.patient, request.POST.get("target_weight_kg", ""))
     return render(request, "workups/step.html#derived", {"derived": derived, "weight_note": note})
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from clinic.accounts.models import Unit, User
 from clinic.engine import evaluate, load_knowledge, plan_to_dict
 from clinic.patients.models import Patient
-from clinic.workups import services
+from clinic.workups import services, step_data
 from clinic.workups.case import build_case
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
 from clinic.workups.transitions import TABLE, Act
@@ -90,7 +90,7 @@ def answers_for(workup: Workup, emergency: bool) -> dict[str, Any]:
     }
     answers = {}
     for slug, data in posted.items():
-        form = services.step_form(workup, slug, data)
+        form = step_data.step_form(workup, slug, data)
         assert form.is_valid(), (slug, form.errors)
         answers[slug] = form.to_answers()
     return answers
