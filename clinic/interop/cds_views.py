@@ -63,6 +63,27 @@ def discovery(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"services": cds.services()})
 
 
+def _hook_body(request: HttpRequest, hook: str) -> dict[str, Any]:
+    """The request body of a call to a service answering ``hook``; CdsRequestError when it is not one."""
+    body = _json_body(request)
+    if body.get("hook") != hook:
+        raise cds.CdsRequestError(f"This service answers the '{hook}' hook.")
+    if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
+        raise cds.CdsRequestError("hookInstance is required.")
+    if not isinstance(body.get("context"), dict) or not body["context"].get("patientId"):
+        raise cds.CdsRequestError("context.patientId is required.")
+    return body
+
+
+def _audit_call(request: HttpRequest, issuer: str, service_id: str, **detail: Any) -> None:
+    record(
+        Action.CDS_CALL,
+        request=request,
+        username=f"cds:{issuer}"[:150],
+        detail={"service": service_id, **detail},
+    )
+
+
 @csrf_exempt
 @login_not_required
 @require_POST
@@ -72,33 +93,19 @@ def service(request: HttpRequest, service_id: str) -> HttpResponse:
         return issuer
     hook, handler = cds.HANDLERS[service_id]
     try:
-        body = _json_body(request)
-        if body.get("hook") != hook:
-            raise cds.CdsRequestError(f"This service answers the '{hook}' hook.")
-        if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
-            raise cds.CdsRequestError("hookInstance is required.")
-        if not isinstance(body.get("context"), dict) or not body["context"].get("patientId"):
-            raise cds.CdsRequestError("context.patientId is required.")
-        result = handler(body, issuer)
+        result = handler(_hook_body(request, hook), issuer)
     except cds.CdsRequestError as exc:
-        record(
-            Action.CDS_CALL,
-            request=request,
-            username=f"cds:{issuer}"[:150],
-            detail={"service": service_id, "outcome": "error", "status": exc.status},
-        )
+        _audit_call(request, issuer, service_id, outcome="error", status=exc.status)
         return _error(exc.status, str(exc))
-    record(
-        Action.CDS_CALL,
-        request=request,
-        username=f"cds:{issuer}"[:150],
-        detail={
-            "service": service_id,
-            "outcome": "ok",
-            "cards": result.keys,
-            "indicators": [c["indicator"] for c in result.cards],
-            "suppressed": result.suppressed,
-        },
+    indicators = [card["indicator"] for card in result.cards]
+    _audit_call(
+        request,
+        issuer,
+        service_id,
+        outcome="ok",
+        cards=result.keys,
+        indicators=indicators,
+        suppressed=result.suppressed,
     )
     return JsonResponse({"cards": result.cards})
 
