@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from clinic.accounts import staff as staff_views
+from clinic.accounts import unit_settings
 from clinic.accounts import views as account_views
 from clinic.api import views as api_views
 from clinic.audit import views as audit_views
@@ -21,6 +22,7 @@ urlpatterns = [
     path("patients/", include("clinic.patients.urls")),
     path("staff/", staff_views.staff_list, name="staff"),
     path("staff/<slug:code>/add/", staff_views.staff_add, name="staff-add"),
+    path("staff/<slug:code>/settings/", unit_settings.unit_settings, name="unit-settings"),
     path("staff/<slug:code>/<int:membership_id>/", staff_views.staff_change, name="staff-change"),
     path("staff/<slug:code>/<int:membership_id>/unlock/", staff_views.staff_unlock, name="staff-unlock"),
     path("audit/", audit_views.audit_list, name="audit"),

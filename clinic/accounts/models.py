@@ -28,6 +28,11 @@ class LabUnitSystem(models.TextChoices):
     US = "US", "US conventional (mg/dL)"
 
 
+class Locale(models.TextChoices):
+    EN_GB = "en-GB", "English (UK): A4 paper"
+    EN_US = "en-US", "English (US): US Letter paper"
+
+
 class Unit(models.Model):
     """A dialysis unit. Every patient belongs to exactly one; staff see only their units' patients."""
 
@@ -43,12 +48,22 @@ class Unit(models.Model):
         help_text="Results older than this are shown as stale in a workup and not offered with 'Use all'. "
         "Routine haemodialysis bloods are monthly.",
     )
+    # Printed on every patient handout (edited by the unit's admins on the staff screen).
+    phone = models.CharField("unit phone number", max_length=40, blank=True)
+    hours = models.CharField("opening hours", max_length=120, blank=True, help_text="For example: Mon–Sat 7am–9pm.")
+    locale = models.CharField(
+        max_length=5, choices=Locale, default=Locale.EN_GB, help_text="Handout wording and default paper size."
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def default_paper(self) -> str:
+        return "letter" if self.locale == Locale.EN_US else "a4"
 
 
 class User(AbstractUser):

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic.accounts.forms_staff import AddStaffForm, ChangeRoleForm
-from clinic.accounts.models import Membership, Role, Unit, User
+from clinic.accounts.models import Locale, Membership, Role, Unit, User
 from clinic.audit.models import Action
 from clinic.audit.services import record
 
@@ -63,6 +63,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         "locked": locked,
         "add_form": AddStaffForm(),
         "roles": Role.choices,
+        "locales": Locale.choices,
     }
     return render(request, "accounts/staff.html", context)
 

@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     PLAN_VIEW = "plan_view", "Viewed care plan"
     PLAN_SUBMIT = "plan_submit", "Submitted plan for review"
     PLAN_SIGN = "plan_sign", "Signed care plan"
+    WORKLIST_VIEW = "worklist_view", "Viewed worklist"
     PLAN_REVISE = "plan_revise", "Revised signed plan"
     PLAN_RETURN = "plan_return", "Returned plan to the nurse"
     PLAN_PRINT = "plan_print", "Printed care plan"

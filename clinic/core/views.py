@@ -30,4 +30,6 @@ def keepalive(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("patients:list")
+    """Nephrologists and nurses start at their worklist; unit admins at the patient list."""
+    roles = {m.role for m in request.user.cached_memberships()}
+    return redirect("workups:worklist" if roles & {"nephrologist", "nurse"} else "patients:list")

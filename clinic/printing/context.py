@@ -9,7 +9,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from clinic.printing.handout import build_handout
+from clinic.accounts.models import Unit
+from clinic.printing.handout import UnitInfo, build_handout
 from clinic.workups.models import SignedPlan, Status, Workup
 from clinic.workups.presenters import plan_view
 
@@ -67,13 +68,45 @@ def header_for_preview(plan: Mapping[str, Any]) -> Header:
     )
 
 
-def print_context(plan: Mapping[str, Any], header: Header, kind: str, paper: str, signed: bool) -> dict[str, Any]:
+def unit_info(unit: Unit | None) -> UnitInfo | None:
+    if unit is None:
+        return None
+    return UnitInfo(name=unit.name, phone=unit.phone, hours=unit.hours, locale=unit.locale)
+
+
+def print_context(
+    plan: Mapping[str, Any],
+    header: Header,
+    kind: str,
+    paper: str,
+    signed: bool,
+    *,
+    decisions: Mapping[str, Any] | None = None,
+    case: Mapping[str, Any] | None = None,
+    unit: Unit | None = None,
+) -> dict[str, Any]:
     context: dict[str, Any] = {"header": header, "kind": kind, "paper": PAPERS.get(paper, "A4"), "plan": plan}
     if kind == "handout":
-        context["handout"] = build_handout(plan, signed=signed)
+        context["handout"] = build_handout(plan, signed=signed, decisions=decisions, case=case, unit=unit_info(unit))
     else:
         context["view"] = plan_view(plan, role="nephrologist")
-        # Many red flags make a long plan: print it denser (smaller type, reasons left to the screen version)
+        # Many red flags make a long plan: print it in smaller type (nothing is left out)
         # so it still fits in three pages.
         context["compact"] = len(context["view"]["flags"]) >= COMPACT_FROM_FLAGS
     return context
+
+
+def workup_print_context(
+    workup: Workup, signed: SignedPlan | None, plan: Mapping[str, Any], kind: str, paper: str
+) -> dict[str, Any]:
+    """The print context of a saved workup: the signed snapshot's decisions and case, the unit's settings."""
+    return print_context(
+        plan,
+        header_for_workup(workup, signed, plan),
+        kind,
+        paper,
+        signed=signed is not None,
+        decisions=(signed.decisions or None) if signed is not None else None,
+        case=signed.case_json if signed is not None else workup.case_json,
+        unit=workup.patient.unit,
+    )

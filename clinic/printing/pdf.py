@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from clinic.printing.context import header_for_preview, header_for_workup, print_context
-from clinic.workups.models import Workup
+from clinic.printing.context import header_for_preview, print_context, workup_print_context
+from clinic.workups.models import SignedPlan, Workup
 
 BASE_URL = "https://chairside.invalid/"
 STATIC_PREFIX = "/static/"
@@ -59,12 +59,27 @@ def render_plan_pdf(workup: Workup, kind: str = "plan", paper: str = "a4") -> by
     plan, signed = workup.current_plan()
     if plan is None:
         raise ValueError("This workup has no care plan yet.")
-    header = header_for_workup(workup, signed, plan)
-    context = print_context(plan, header, kind, paper, signed=signed is not None)
+    return render_snapshot_pdf(workup, signed, plan, kind, paper)
+
+
+def render_snapshot_pdf(
+    workup: Workup, signed: SignedPlan | None, plan: Mapping[str, Any], kind: str, paper: str
+) -> bytes:
+    context = workup_print_context(workup, signed, plan, kind, paper)
     return html_to_pdf(render_print_html(plan, context, for_pdf=True))
 
 
-def render_case_pdf(plan: Mapping[str, Any], kind: str = "plan", paper: str = "a4") -> bytes:
+def stored_pdf(signed: SignedPlan | None, kind: str, paper: str) -> bytes | None:
+    """The PDF rendered at signing, if this request asks for it (same kind and paper); None otherwise."""
+    if signed is None or signed.pdf_paper != paper:
+        return None
+    data = signed.plan_pdf if kind == "plan" else signed.handout_pdf
+    return bytes(data) if data else None
+
+
+def render_case_pdf(
+    plan: Mapping[str, Any], kind: str = "plan", paper: str = "a4", case: Mapping[str, Any] | None = None
+) -> bytes:
     """A preview straight from a contract case's plan: nothing is saved, and it says so on every page."""
-    context = print_context(plan, header_for_preview(plan), kind, paper, signed=False)
+    context = print_context(plan, header_for_preview(plan), kind, paper, signed=False, case=case)
     return html_to_pdf(render_print_html(plan, context, for_pdf=True))

@@ -13,21 +13,23 @@ from django.views.decorators.http import require_GET
 
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
-from clinic.printing.context import KINDS, PAPERS, header_for_workup, print_context
-from clinic.printing.pdf import render_plan_pdf
+from clinic.printing.context import KINDS, PAPERS, workup_print_context
+from clinic.printing.pdf import render_snapshot_pdf, stored_pdf
 from clinic.workups.models import SignedPlan, Workup
 
 
-def _options(request: HttpRequest) -> tuple[str, str] | None:
+def _options(request: HttpRequest, default_paper: str) -> tuple[str, str] | None:
     kind = request.GET.get("kind", "plan")
-    paper = request.GET.get("paper", "a4").lower()
+    paper = request.GET.get("paper", default_paper).lower()
     if kind not in KINDS or paper not in PAPERS:
         return None
     return kind, paper
 
 
-def _workup(request: HttpRequest, public_id: str) -> Workup:
+def _workup(request: HttpRequest, public_id: str, with_pdfs: bool) -> Workup:
     queryset = Workup.objects.for_user(request.user).select_related("patient__unit", "signed_plan__signed_by")
+    if not with_pdfs:
+        queryset = queryset.defer("signed_plan__plan_pdf", "signed_plan__handout_pdf")
     workup = get_object_or_404(queryset, public_id=public_id)
     note_subject(request, workup.patient)
     return workup
@@ -39,10 +41,10 @@ Printable = tuple[str, str, Workup, Mapping[str, Any], SignedPlan | None]
 def _printable(request: HttpRequest, public_id: str, doing: str) -> Printable | HttpResponse:
     """(kind, paper, workup, plan, signed snapshot) for a print or PDF request, or the answer to give instead:
     400 for bad options, 404 outside the user's units, back to the review step when there is no plan yet."""
-    options = _options(request)
+    workup = _workup(request, public_id, with_pdfs=doing == "downloading")
+    options = _options(request, workup.patient.unit.default_paper)
     if options is None:
         return HttpResponseBadRequest("kind must be plan or handout, and paper a4 or letter.")
-    workup = _workup(request, public_id)
     plan, signed = workup.current_plan()
     if plan is None:
         messages.info(request, f"Make the care plan before {doing} it.")
@@ -67,7 +69,7 @@ def plan_print(request: HttpRequest, public_id: str) -> HttpResponse:
         return printable
     kind, paper, workup, plan, signed = printable
     _audit(request, Action.PLAN_PRINT, workup, kind, paper)
-    context = print_context(plan, header_for_workup(workup, signed, plan), kind, paper, signed=signed is not None)
+    context = workup_print_context(workup, signed, plan, kind, paper)
     template = "printing/handout.html" if kind == "handout" else "printing/plan.html"
     return TemplateResponse(request, template, {**context, "for_pdf": False})
 
@@ -77,8 +79,10 @@ def plan_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
     printable = _printable(request, public_id, "downloading")
     if isinstance(printable, HttpResponse):
         return printable
-    kind, paper, workup, _plan, _signed = printable
-    pdf = render_plan_pdf(workup, kind=kind, paper=paper)
+    kind, paper, workup, plan, signed = printable
+    # A signed plan's PDF was rendered once at signing: serving it is a read. Drafts (and other paper sizes)
+    # render on demand.
+    pdf = stored_pdf(signed, kind, paper) or render_snapshot_pdf(workup, signed, plan, kind, paper)
     _audit(request, Action.PLAN_PDF, workup, kind, paper)
     response = HttpResponse(pdf, content_type="application/pdf")
     # No name or MRN in the file name: downloads folders are not access-controlled.

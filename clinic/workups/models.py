@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Status(models.TextChoices):
@@ -35,14 +36,18 @@ class WorkupQuerySet(models.QuerySet["Workup"]):
         names in its header): Django compiles the SQL of every query on every request, and with every column of
         five joined tables that compilation was a quarter of the page's CPU. The query budget test fails if a
         field used later is missing here (it would cost a query of its own)."""
-        return self.select_related("patient__unit", "created_by", "signed_plan__signed_by").only(*PLAN_PAGE_FIELDS)
+        return self.select_related("patient__unit", "created_by", "returned_by", "signed_plan__signed_by").only(
+            *PLAN_PAGE_FIELDS
+        )
 
 
 PLAN_PAGE_FIELDS = (
     *("public_id", "status", "version", "created_at", "plan_json", "revises_id", "patient", "created_by"),
+    *("return_comment", "returned_at", "returned_by"),
+    *(f"returned_by__{name}" for name in ("username", "first_name", "last_name")),
     *(f"patient__{name}" for name in ("public_id", "unit", "given_name", "family_name", "mrn", "date_of_birth")),
     *(f"created_by__{name}" for name in ("username", "first_name", "last_name")),
-    *(f"signed_plan__{name}" for name in ("workup", "plan_json", "signed_at", "signed_by")),
+    *(f"signed_plan__{name}" for name in ("workup", "plan_json", "signed_at", "signed_by", "decisions", "comment")),
     *(f"signed_plan__signed_by__{name}" for name in ("username", "first_name", "last_name")),
 )
 
@@ -159,10 +164,21 @@ class SignedPlan(models.Model):
     knowledge_version = models.CharField(max_length=32)
     knowledge_hash = models.CharField(max_length=80, blank=True)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    signed_at = models.DateTimeField(auto_now_add=True)
+    # Set before the row is written (not auto_now_add) so the PDFs rendered at signing print the same time.
+    signed_at = models.DateTimeField(default=timezone.now, editable=False)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The nephrologist's decision per nephrologist-scope action and drug option:
+    # {"<action code>": {"decision": "accepted" | "declined", "note": "..."}}. Empty for plans signed before
+    # decisions existed (every recommendation then counts as accepted, as it did).
+    decisions = models.JSONField(default=dict, blank=True)
+    comment = models.TextField(blank=True)
+    # The PDFs rendered once at signing, in the unit's default paper size (served as stored bytes; other paper
+    # sizes and plans signed before this existed are rendered on demand). Immutable like the rest of the row.
+    pdf_paper = models.CharField(max_length=10, blank=True)
+    plan_pdf = models.BinaryField(null=True, blank=True, editable=False)
+    handout_pdf = models.BinaryField(null=True, blank=True, editable=False)
 
     objects = SignedPlanQuerySet.as_manager()
 

@@ -4,6 +4,7 @@ actions) first. No HTTP objects here; views call these and render."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from clinic.audit.services import record
 from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict, validate_case
 from clinic.patients.models import Patient
 from clinic.workups.case import build_case
+from clinic.workups.decisions import DECLINED, missing_decisions
 from clinic.workups.models import Acknowledgement, SignedPlan, Workup
 from clinic.workups.presenters import banner_flags
 from clinic.workups.step_data import record_workup_labs
@@ -284,25 +286,55 @@ def can_sign(user: User, workup: Workup) -> bool:
 
 
 @transaction.atomic
-def sign(workup: Workup, expected_version: int, user: User, request: Any = None) -> SignedPlan:
+def sign(
+    workup: Workup,
+    expected_version: int,
+    user: User,
+    request: Any = None,
+    *,
+    decisions: Mapping[str, Mapping[str, str]],
+    comment: str = "",
+) -> SignedPlan:
+    """Sign with the nephrologist's decision on every nephrologist-scope recommendation (a hard-stop item declined
+    only with a note). The snapshot holds the decisions and the PDFs, rendered once here: the row is immutable,
+    so they are written with it and every later download is a read."""
     transition = _transition(workup, Act.SIGN, user, bool(pending_emergencies(workup)))
     if workup.plan_json is None or workup.case_json is None:
         raise NotAllowed("Make the care plan before signing it.")
+    if missing_decisions(workup.plan_json, decisions):
+        raise NotAllowed("Accept or decline every recommendation (with a note to decline a hard-stop item).")
     fresh = _locked_update(workup, expected_version, user, transition)
     knowledge = load_knowledge()
-    snapshot = SignedPlan.objects.create(
+    snapshot = SignedPlan(
         workup=fresh,
         case_json=fresh.case_json,
         plan_json=fresh.plan_json,
         knowledge_version=fresh.plan_json.get("knowledge_version", knowledge.version),
         knowledge_hash=knowledge.content_hash,
         signed_by=user,
+        signed_at=timezone.now(),
         submitted_by=fresh.submitted_by,
+        decisions={code: {"decision": d["decision"], "note": str(d.get("note", ""))} for code, d in decisions.items()},
+        comment=comment.replace("\x00", "").strip()[:SIGN_COMMENT_MAX],
     )
-    _audit(Action.PLAN_SIGN, workup, user, request)
+    attach_pdfs(fresh, snapshot)
+    snapshot.save()
+    declined = sorted(code for code, d in decisions.items() if d["decision"] == DECLINED)
+    _audit(Action.PLAN_SIGN, workup, user, request, declined=declined)
     return snapshot
 
 
+def attach_pdfs(workup: Workup, snapshot: SignedPlan) -> None:
+    """Render the plan and the handout once, in the unit's default paper size, onto the unsaved snapshot."""
+    from clinic.printing.pdf import render_snapshot_pdf  # printing builds on workups, not the other way round
+
+    paper = workup.patient.unit.default_paper
+    snapshot.pdf_paper = paper
+    snapshot.plan_pdf = render_snapshot_pdf(workup, snapshot, snapshot.plan_json, "plan", paper)
+    snapshot.handout_pdf = render_snapshot_pdf(workup, snapshot, snapshot.plan_json, "handout", paper)
+
+
+SIGN_COMMENT_MAX = 2000
 RETURN_COMMENT_MAX = 2000
 
 

@@ -309,19 +309,6 @@ def submit_view(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @require_POST
-def sign_view(request: HttpRequest, public_id: str) -> HttpResponse:
-    workup = _workup_for(request, public_id)
-    try:
-        services.sign(workup, _int(request, "version"), request.user, request)
-        messages.success(request, "Care plan signed.")
-    except services.NotAllowed as exc:
-        messages.error(request, str(exc))
-    except services.ConflictError:
-        messages.error(request, "The workup changed after you opened it. Review the new version, then sign.")
-    return redirect("workups:plan", public_id=workup.public_id)
-
-
-@require_POST
 def revise_view(request: HttpRequest, public_id: str) -> HttpResponse:
     workup = _workup_for(request, public_id)
     try:

@@ -103,3 +103,15 @@ def test_a_signed_workup_cannot_be_changed_or_deleted_with_raw_sql(scoped_object
         cursor.execute("UPDATE workups_workup SET status = 'signed' WHERE id = %s", [draft.pk])
         cursor.execute("SELECT status FROM workups_workup WHERE id = %s", [signed.pk])
         assert cursor.fetchone()[0] == "signed"
+
+
+def test_signed_decisions_and_stored_pdfs_cannot_be_changed_with_raw_sql(scoped_objects: dict) -> None:
+    require_postgres()
+    signed_id = scoped_objects["workup"].signed_plan.pk
+    for sql in (
+        "UPDATE workups_signedplan SET decisions = '{}' WHERE id = %s",
+        "UPDATE workups_signedplan SET handout_pdf = NULL WHERE id = %s",
+        "UPDATE workups_signedplan SET plan_pdf = 'x' WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [signed_id])

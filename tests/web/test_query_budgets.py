@@ -159,3 +159,30 @@ def test_api_evaluate_is_flat(nurse_a: User, unit_a: Unit, make_patient: Callabl
     for _ in range(3):
         ApiToken.issue(nurse_a)
     assert api_queries() == small
+
+
+def test_worklist_is_flat(
+    nurse_a: User,
+    nephro_a: User,
+    unit_a: Unit,
+    make_patient: Callable[..., Patient],
+    client_for: Callable[[User], Client],
+) -> None:
+    from clinic.workups.models import Status
+
+    def submit(count: int) -> None:
+        patient = make_patient(unit_a)
+        Workup.objects.filter(pk__in=[w.pk for w in make_planned(patient, nurse_a, count)]).update(
+            status=Status.AWAITING_REVIEW, submitted_by=nurse_a, submitted_at=timezone.now()
+        )
+
+    submit(1)
+    url = reverse("workups:worklist")
+    nephro, nurse = client_for(nephro_a), client_for(nurse_a)
+    small = [queries(nephro, url), queries(nurse, url)]
+    # session, user, memberships; awaiting, returned, drafts; the navigation count (nephrologist); audit: 2
+    assert small[0] <= 9 and small[1] <= 8, small
+    submit(60)
+    make_planned(make_patient(unit_a), nurse_a, 40)  # the nurse's drafts
+    bulk_patients(unit_a, 500)
+    assert [queries(nephro, url), queries(nurse, url)] == small

@@ -20,6 +20,7 @@ from clinic.engine import evaluate, load_knowledge, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.workups import services, step_data
 from clinic.workups.case import build_case
+from clinic.workups.decisions import decision_items
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
 from clinic.workups.transitions import TABLE, Act
 
@@ -143,6 +144,10 @@ def snapshot(workup: Workup) -> tuple[Any, ...]:
     )
 
 
+def accept_all(workup: Workup) -> dict[str, dict[str, str]]:
+    return {item.code: {"decision": "accepted", "note": ""} for item in decision_items(workup.plan_json or {})}
+
+
 def run(act: Act, workup: Workup, nurse: User, nephro: User) -> None:
     """One action through its service, by the role that may do it (signing and returning: the nephrologist)."""
     version = workup.version
@@ -157,7 +162,7 @@ def run(act: Act, workup: Workup, nurse: User, nephro: User) -> None:
     elif act == Act.SUBMIT:
         services.submit(workup, version, nurse)
     elif act == Act.SIGN:
-        services.sign(workup, version, nephro)
+        services.sign(workup, version, nephro, decisions=accept_all(workup))
     elif act == Act.RETURN_TO_NURSE:
         services.return_to_nurse(workup, nephro, "Please re-weigh the patient.", version)
     elif act == Act.REVISE:
@@ -251,6 +256,8 @@ def test_posting_straight_to_the_endpoints(
     before = snapshot(workup)
     client = client_for(nephro_a if act == Act.SIGN else nurse_a)
     data = {"version": workup.version}
+    if act == Act.SIGN:  # signing carries a decision on every recommendation
+        data |= {f"decision__{code}": d["decision"] for code, d in accept_all(workup).items()}
     if act == Act.ACKNOWLEDGE:
         data = {"code": "redflag.acute_coronary", "reason": "escalated_now", "step": "review"}
     response = client.post(reverse(HTTP_ACTS[act], args=[workup.public_id]), data)

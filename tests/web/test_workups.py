@@ -17,6 +17,7 @@ from clinic.accounts.models import Unit, User
 from clinic.audit.models import Action, AuditEvent
 from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
+from clinic.workups.decisions import decision_items
 from clinic.workups.models import Acknowledgement, ImmutableError, SignedPlan, Status, Workup
 
 pytestmark = pytest.mark.django_db
@@ -272,9 +273,14 @@ def test_full_flow_submit_sign_revise(
     nephro = client_for(nephro_a)
     page = nephro.get(reverse("workups:plan", args=[workup.public_id])).content.decode()
     assert "Awaiting nephrologist review" in page and "Prescription and drug decisions" in page
-    nephro.post(reverse("workups:sign", args=[workup.public_id]), {"version": workup.version})
+    # One click is not enough: every nephrologist-scope recommendation needs a decision.
+    assert nephro.post(reverse("workups:sign", args=[workup.public_id]), {"version": workup.version}).status_code == 400
+    assert not SignedPlan.objects.exists()
+    decisions = {f"decision__{item.code}": "accepted" for item in decision_items(plan)}
+    nephro.post(reverse("workups:sign", args=[workup.public_id]), {"version": workup.version, **decisions})
     workup.refresh_from_db()
     signed = SignedPlan.objects.get()
+    assert set(signed.decisions) == {item.code for item in decision_items(plan)}
     assert workup.status == Status.SIGNED and signed.signed_by == nephro_a
     assert signed.plan_json == plan and signed.knowledge_version == plan["knowledge_version"]
     # Nobody edits a signed plan: steps redirect to the plan, posts change nothing.

@@ -42,8 +42,8 @@ class Command(BaseCommand):
         if bool(options["workup_id"]) == bool(options["case"]):
             raise CommandError("Give either a WORKUP_ID or --case FILE (one of them).")
         if options["case"]:
-            plan = evaluate(self._read_case(options["case"]))
-            pdf = render_case_pdf(plan_to_dict(plan), kind=options["kind"], paper=options["paper"])
+            case = self._read_case(options["case"])
+            pdf = render_case_pdf(plan_to_dict(evaluate(case)), kind=options["kind"], paper=options["paper"], case=case)
         else:
             pdf = self._workup_pdf(options)
         with open(options["out"], "wb") as handle:
