@@ -476,14 +476,13 @@ class DialysisForm(StepForm):
 
 
 class MedicationsForm(StepForm):
-    medications = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, label="Current medicines"
-    )
+    # Chosen by type-ahead search and shown as chips (templates/workups/_medicines.html): hidden inputs.
+    medications = forms.MultipleChoiceField(required=False, widget=forms.MultipleHiddenInput, label="Current medicines")
     other_medications = forms.CharField(
         required=False,
         max_length=500,
-        label="Other medicines (not in the list)",
-        help_text="Separate with commas. Chairside lists them as not recognised; it never drops them silently.",
+        label="Other medicines (as written)",
+        help_text="Separate with commas. Names Chairside does not recognise are listed as such, never dropped.",
     )
     conditions = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Conditions")
     diabetes = tri_state_field("Diabetes")

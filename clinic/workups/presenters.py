@@ -11,6 +11,7 @@ from typing import Any
 from clinic.core import codes
 from clinic.engine import CarePlan, load_knowledge
 from clinic.engine.derived import IDWG_BANDS, UF_RATE_BANDS
+from clinic.engine.medicine_names import search_medicines
 from clinic.engine.units import UnitError, check_plausible, classify, format_si, from_si, to_si
 from clinic.workups.steps import applicable
 
@@ -279,3 +280,17 @@ def weight_note(patient: Any, raw_target: object) -> WeightNote:
         target = None
     differs = recorded is not None and target is not None and abs(recorded - target) >= 0.05
     return WeightNote(recorded, patient.dry_weight_set_on, target, differs)
+
+
+def medicine_chips(form: Any) -> list[tuple[str, str]]:
+    """The medicines chosen on the medicines step, as (code, name) chips in the order given."""
+    names = load_knowledge().medications
+    value = form["medications"].value() or []
+    return [(code, names[code]) for code in dict.fromkeys(value) if code in names]
+
+
+def medicine_search(query: str) -> dict[str, Any]:
+    """Type-ahead results: (code, the name matched, the medicine's own name), best first."""
+    names = load_knowledge().medications
+    hits = search_medicines(query, limit=8) if query else []
+    return {"results": [(code, shown, names.get(code, code)) for code, shown in hits]}

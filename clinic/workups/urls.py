@@ -14,6 +14,7 @@ urlpatterns = [
     path("workups/<uuid:public_id>/steps/<slug:slug>/autosave/", views.autosave_view, name="autosave"),
     path("workups/<uuid:public_id>/labs/preview/", views.lab_preview_view, name="lab-preview"),
     path("workups/<uuid:public_id>/dialysis/preview/", views.dialysis_preview_view, name="dialysis-preview"),
+    path("workups/<uuid:public_id>/medicines/search/", views.medicine_search_view, name="medicine-search"),
     path("workups/<uuid:public_id>/acknowledge/", views.acknowledge_view, name="acknowledge"),
     path("workups/<uuid:public_id>/plan/make/", views.make_plan_view, name="make-plan"),
     path("workups/<uuid:public_id>/plan/", views.plan_view, name="plan"),

@@ -78,6 +78,8 @@ def _step_page(
         "step_version": workup.step_version(slug),
         **extra,
     }
+    if slug == "medications":
+        context["medicine_chips"] = presenters.medicine_chips(form)
     if slug == "redflags":
         shown = relevance.shown_findings(workup.answers, workup.patient, workup.created_at.date())
         context["redflags"] = presenters.redflag_layout(form, shown)
@@ -211,6 +213,14 @@ def dialysis_preview_view(request: HttpRequest, public_id: str) -> HttpResponse:
     derived = presenters.derived_values(step_data.derived_preview(workup, request.POST, {}))
     note = presenters.weight_note(workup.patient, request.POST.get("target_weight_kg", ""))
     return render(request, "workups/step.html#derived", {"derived": derived, "weight_note": note})
+
+
+@require_GET
+def medicine_search_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Type-ahead for the medicines step: coded medicines and their brand and generic names."""
+    _workup_for(request, public_id, acknowledgements=False)  # scope check
+    query = request.GET.get("medicine_query", "")[:80].strip()
+    return render(request, "workups/_medicines.html#results", {"query": query, **presenters.medicine_search(query)})
 
 
 @require_POST

@@ -132,3 +132,52 @@ document.addEventListener("click", (event) => {
   });
   if (changed) group.closest("form").dispatchEvent(new Event("change", { bubbles: true }));
 });
+
+// Medicines step: a search result becomes a chip (a hidden input the form posts), a name not in the list is
+// added to "Other medicines" as written, and a chip's × removes it. Each change is autosaved.
+(function medicines() {
+  function chip(code, name) {
+    const item = document.createElement("li");
+    item.className = "med-chip";
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "medications";
+    input.value = code;
+    const label = document.createElement("span");
+    label.textContent = name;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "btn btn-sm chip-remove";
+    remove.setAttribute("aria-label", `Remove ${name}`);
+    remove.textContent = "×";
+    item.append(input, label, remove);
+    return item;
+  }
+  function done(form) {
+    const search = document.getElementById("med-search");
+    const results = document.getElementById("med-results");
+    if (search) { search.value = ""; search.focus(); }
+    if (results) results.replaceChildren();
+    form.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  document.addEventListener("click", (event) => {
+    const pick = event.target.closest("button.med-pick");
+    const free = event.target.closest("button.med-free");
+    const remove = event.target.closest("#med-chips button.chip-remove");
+    const chips = document.getElementById("med-chips");
+    if (!chips || !(pick || free || remove)) return;
+    const form = chips.closest("form");
+    if (pick) {
+      const already = Array.from(chips.querySelectorAll("input[name=medications]")).some((i) => i.value === pick.dataset.code);
+      if (!already) chips.append(chip(pick.dataset.code, pick.dataset.name));
+      done(form);
+    } else if (free) {
+      const other = form.querySelector("[name=other_medications]");
+      if (other) other.value = other.value.trim() ? `${other.value.trim()}, ${free.dataset.name}` : free.dataset.name;
+      done(form);
+    } else {
+      remove.closest("li").remove();
+      form.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+})();

@@ -251,3 +251,35 @@ def test_none_of_these_sets_a_groups_unanswered_questions_to_no_visibly(
     from tests.web.browser import screenshot
 
     screenshot(page, "ux-redflags-more-open")
+
+
+def test_medicines_are_found_by_brand_or_generic_name_and_shown_as_chips(
+    chromium: None, live_server: Any, ward: dict[str, Any], browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    workup = new_workup(ward, episode={"timing": "between_sessions"})
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/workups/{workup.public_id}/steps/medications/")
+    assert page.locator("input[type=checkbox][name=medications]").count() == 0  # the checkbox wall is gone
+    chips = page.locator("#med-chips")
+    expect(chips).to_contain_text("Sevelamer")  # from the record
+    page.get_by_label("Add a medicine", exact=False).fill("Liores")
+    page.get_by_role("button", name="Lioresal (Baclofen)").click()
+    expect(chips).to_contain_text("Baclofen")
+    page.get_by_label("Add a medicine", exact=False).fill("Zzyzzomab")
+    page.get_by_role("button", name="Add “Zzyzzomab” as written").click()
+    assert "Zzyzzomab" in page.get_by_label("Other medicines (as written)").input_value()
+    page.get_by_role("button", name="Remove Sevelamer").click()
+    page.wait_for_timeout(1200)
+    workup.refresh_from_db()
+    saved = workup.answers.get("medications") or {}
+    draft = workup.drafts.get("medications") or {}
+    chosen = saved.get("medications", draft.get("medications"))
+    assert chosen == ["baclofen"], (saved, draft)
+    from tests.web.browser import screenshot
+    from tests.web.test_browser_workup import check_page
+
+    check_page(page, "medicines-phone", [])
+    screenshot(page, "medicines-phone")
