@@ -34,7 +34,8 @@ def lab_row(lab: LabResult) -> LabRow:
         name=codes.analyte_name(lab.analyte),
         as_entered=f"{lab.value.normalize():f} {lab.unit}",
         si_text=format_si(lab.analyte, lab.value_si),
-        badge=classify(lab.analyte, lab.value_si),
+        # on the number as entered (Mg 1.7 mg/dL is at the 1.7 mg/dL limit, not below 0.70 mmol/L), as the rules
+        badge=classify(lab.analyte, lab.value_si, entered_value=float(lab.value), entered_unit=lab.unit),
         taken_text=short_datetime(lab.taken_at),
     )
 

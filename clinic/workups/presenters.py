@@ -93,7 +93,12 @@ def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
         drugs.sort(key=lambda d: {"avoid": 0, "caution": 1, "usable": 2}.get(d["verdict"], 3))
     derived = plan.get("derived", {})
     labs_si = [
-        {"name": codes.analyte_name(code), "text": format_si(code, value), "badge": classify(code, value)}
+        {
+            "name": codes.analyte_name(code),
+            "text": format_si(code, value),
+            # the engine's badge, decided on the unit the value was entered in; older plans did not store it
+            "badge": derived.get("lab_flags", {}).get(code) or classify(code, value),
+        }
         for code, value in derived.get("labs_si", {}).items()
     ]
     return {
@@ -182,7 +187,7 @@ def lab_preview(analyte: str, raw_value: str, unit: str) -> LabPreview:
         except UnitError:
             continue
     text = " = ".join([format_si(analyte, si), *others])
-    return LabPreview(text, classify(analyte, si), None)
+    return LabPreview(text, classify(analyte, si, entered_value=value, entered_unit=unit), None)
 
 
 def answer_summary(answers: Mapping[str, Any], unit_system: str) -> list[dict[str, Any]]:
