@@ -36,13 +36,13 @@ class AuditAccessMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or response.status_code >= 500:
-            return response
+        if user is None or not user.is_authenticated or response.status_code >= 500 or response.status_code == 405:
+            return response  # no one signed in, a crash (logged elsewhere), or a method the route does not take
         route = _route(request)
         if route is None:
             return response
         name, kwargs = route
-        base = {"route": name, "method": request.method, "status": response.status_code}
+        base = {"route": name, "method": str(request.method)[:10], "status": response.status_code}
         if name.startswith("admin:"):
             object_id = kwargs.get("object_id")
             detail = {**base, "object": str(object_id)} if object_id else base

@@ -218,3 +218,12 @@ def test_the_client_address_comes_from_the_trusted_proxy_setting(
     assert event.client_ip == expected
     request = client.get(reverse("patients:list")).wsgi_request
     assert get_client_ip_address(request) == expected, "login throttling sees the same address"
+
+
+def test_a_method_the_route_does_not_take_records_nothing(
+    scoped_objects: dict[str, Any], nurse_a: User, client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(nurse_a)
+    before = last_id()
+    assert client.put(reverse("patients:detail", args=[scoped_objects["patient"].public_id])).status_code == 405
+    assert new_events(before) == []
