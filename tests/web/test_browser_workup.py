@@ -214,6 +214,13 @@ def test_nurse_completes_workup_and_nephrologist_signs(
     page.goto(f"{base}/workups/{workup.public_id}/plan/")
     assert page.get_by_text("Prescription and drug decisions").is_visible()
     check_page(page, "12-plan-nephrologist", errors)
+    # Review: a decision on every recommendation (accept all here), a confirmation, then sign.
+    page.get_by_role("link", name="Review and sign").click()
+    page.wait_for_url(re.compile(r"/review/$"))
+    for radio in page.locator("fieldset.decision input[type=radio][value=accepted]").all():
+        radio.check()
+    page.get_by_role("button", name="Continue: check what will be signed").click()
+    page.get_by_role("heading", name="Confirm and sign").wait_for()
     page.get_by_role("button", name="Sign care plan").click()
     page.get_by_text("Signed by Lukas Brandt", exact=False).wait_for()
     check_page(page, "13-plan-signed", errors)
