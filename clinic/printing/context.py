@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinic.accounts.models import Unit
 from clinic.printing.handout import UnitInfo, build_handout
+from clinic.workups.decisions import decision_items
 from clinic.workups.models import SignedPlan, Status, Workup
 from clinic.workups.presenters import plan_view
 
@@ -84,12 +85,17 @@ def print_context(
     decisions: Mapping[str, Any] | None = None,
     case: Mapping[str, Any] | None = None,
     unit: Unit | None = None,
+    comment: str = "",
 ) -> dict[str, Any]:
     context: dict[str, Any] = {"header": header, "kind": kind, "paper": PAPERS.get(paper, "A4"), "plan": plan}
     if kind == "handout":
         context["handout"] = build_handout(plan, signed=signed, decisions=decisions, case=case, unit=unit_info(unit))
     else:
         context["view"] = plan_view(plan, role="nephrologist")
+        context["decisions"] = [
+            {"text": item.text, **decisions.get(item.code, {})} for item in decision_items(plan) if decisions
+        ]
+        context["comment"] = comment
         # Many red flags make a long plan: print it in smaller type (nothing is left out)
         # so it still fits in three pages.
         context["compact"] = len(context["view"]["flags"]) >= COMPACT_FROM_FLAGS
@@ -109,4 +115,5 @@ def workup_print_context(
         decisions=(signed.decisions or None) if signed is not None else None,
         case=signed.case_json if signed is not None else workup.case_json,
         unit=workup.patient.unit,
+        comment=signed.comment if signed is not None else "",
     )

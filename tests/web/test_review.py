@@ -106,6 +106,11 @@ def test_confirm_shows_the_handout_then_sign_stores_decisions_comment_and_pdfs(
     assert snapshot.decisions[keep.code]["decision"] == "accepted"
     assert snapshot.comment == "Start with the first option."
     assert snapshot.pdf_paper == "a4" and bytes(snapshot.plan_pdf).startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(bytes(snapshot.plan_pdf)))
+    plan_text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+    assert len(reader.pages) <= 3
+    assert "Nephrologist's decisions" in plan_text and "Comment: Start with the first option." in plan_text
+    assert re.sub(r"\s+", " ", f"DECLINED: {drop.text}") in plan_text
     assert AuditEvent.objects.get(action=Action.PLAN_SIGN).detail["declined"] == [drop.code]
     page = client.get(reverse("workups:plan", args=[workup.public_id])).content.decode()
     assert "Start with the first option." in page and "The nephrologist's decisions (" in page
