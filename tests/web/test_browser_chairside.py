@@ -213,6 +213,11 @@ def test_neck_spasm_journey_counts_taps_and_checks_every_step(
     taps.tap(page.get_by_role("button", name="Make care plan"), "plan")
     page.wait_for_url(re.compile(r"/plan/$"))
     check_page(page, f"journey-{size}-10-plan", errors)
+    if page.locator(".do-now").count():  # the engine's do-now list, when the plan has one, is on the first screen
+        from playwright.sync_api import expect
+
+        expect(page.locator("#start-heading")).to_be_in_viewport()
+        assert page.locator(".do-now li").count() <= 5  # the engine caps the list
 
     where = f"{viewport['width']}x{viewport['height']}"
     print(f"\nNeck-spasm journey at {where}: {taps.count} taps (before: {TAPS_BEFORE})")

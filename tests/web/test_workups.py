@@ -484,7 +484,7 @@ def test_nurse_plan_page_leads_with_the_engines_do_now_list(nurse: Client, worku
     nurse_actions = [a for s in workup.plan_json["steps"] for a in s["actions"] if a["who"] == "nurse"]
     assert len(nurse_actions) > len(do_now)  # the box is the short list, not the whole plan
     page = nurse.get(reverse("workups:plan", args=[workup.public_id])).content.decode()
-    box = page[page.index('id="start-heading"') : page.index('id="steps-heading"')]
+    box = page[page.index('id="start-heading"') : page.index('id="flags-heading"')]  # first on the page
     positions = [box.index(escape(item["text"])) for item in do_now]
     assert positions == sorted(positions)
     assert box.count("<li>") == len(do_now)
