@@ -21,59 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clinic.engine import evaluate, load_knowledge, plan_to_json
 from clinic.engine.contract import FINDINGS
 
-TYPICAL: dict[str, Any] = {
-    "schema": "chairside.case/1",
-    "patient": {
-        "age_years": 67,
-        "sex": "female",
-        "dialysis_vintage_months": 150,
-        "sessions_completed": 400,
-        "dry_weight_kg": 70.0,
-        "diabetes": True,
-        "residual_urine_ml_per_day": 0,
-        "hepatic_impairment": "none",
-        "access": "fistula",
-        "conditions": ["heart_block"],
-    },
-    "episode": {
-        "timing": "during_dialysis",
-        "ongoing": True,
-        "minutes_into_session": 180,
-        "sites": ["neck", "legs"],
-        "kind": "cramp",
-        "severity_0_10": 7,
-        "episodes_last_4_weeks": 6,
-        "duration_weeks": 3,
-    },
-    "findings": {"speech_disturbance": False, "chest_pain": False, "confusion": False, "seizure": False},
-    "vitals": {"sbp_pre_mmhg": 150, "sbp_nadir_mmhg": 88, "heart_rate_bpm": 80, "temperature_c": 36.8},
-    "labs": [
-        {"analyte": "magnesium", "value": 1.2, "unit": "mg/dL", "when": "pre_dialysis"},
-        {"analyte": "potassium", "value": 4.8, "unit": "mmol/L", "when": "pre_dialysis"},
-        {"analyte": "calcium_ionised", "value": 1.1, "unit": "mmol/L", "when": "pre_dialysis"},
-        {"analyte": "sodium", "value": 137, "unit": "mmol/L", "when": "pre_dialysis"},
-    ],
-    "dialysis": {
-        "pre_weight_kg": 74.0,
-        "previous_post_weight_kg": 70.4,
-        "target_weight_kg": 70.0,
-        "session_minutes": 240,
-        "sessions_per_week": 3,
-        "uf_volume_ml": None,
-        "dialysate_sodium_mmol_l": 138,
-        "sodium_profiling": False,
-        "dialysate_potassium_mmol_l": 2.0,
-        "dialysate_calcium_mmol_l": 1.25,
-        "dialysate_magnesium_mmol_l": 0.5,
-        "dialysate_bicarbonate_mmol_l": 35,
-        "buffer": "bicarbonate",
-        "dialysate_temperature_c": 36.5,
-        "blood_flow_ml_min": 350,
-        "dialyser_flux": "high",
-        "missed_or_shortened_sessions_last_month": 0,
-    },
-    "medications": ["sevelamer", "gabapentin"],
-}
+# The contract example, shared with the engine's golden test and the web tests (one file, tests/fixtures).
+TYPICAL: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "contract_example_case.json").read_text(
+        encoding="utf-8"
+    )
+)
 
 
 def worst_case() -> dict[str, Any]:
@@ -83,6 +36,10 @@ def worst_case() -> dict[str, Any]:
     case["findings"] = dict.fromkeys(FINDINGS, True)
     case["patient"]["conditions"] = list(k.conditions)
     case["patient"]["sessions_completed"] = 2
+    case["patient"]["dialysis_vintage_months"] = (
+        0.5  # first sessions (the inputs checks refuse 2 sessions in 150 months)
+    )
+    case["episode"]["minutes_into_session"] = 140  # within the 150-minute session below
     case["labs"] = [
         {"analyte": "magnesium", "value": 2.3, "unit": "mmol/L"},
         {"analyte": "calcium_ionised", "value": 0.7, "unit": "mmol/L"},
