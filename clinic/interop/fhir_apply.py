@@ -11,7 +11,7 @@ from typing import Any
 
 from clinic.accounts.models import Unit
 from clinic.engine import load_knowledge
-from clinic.interop.codes import RXNORM, CodeTables, code_tables
+from clinic.interop.codes import CodeTables, code_tables
 from clinic.interop.fhir_group import PatientBundle
 from clinic.interop.fhir_labs import observation
 from clinic.interop.fhir_parse import (
@@ -21,6 +21,8 @@ from clinic.interop.fhir_parse import (
     codings,
     concept_label,
     date_of,
+    medication_code,
+    medication_concept,
     official_name,
 )
 from clinic.interop.fhir_report import ImportRefused, MedicationLine, PatientReport
@@ -310,33 +312,6 @@ def _dialysis(
 
 
 # ------------------------------------------------------------------------------------------------ medicines
-
-
-def medication_concept(order: dict[str, Any], media: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The medicine's code: medicationCodeableConcept, or the Medication a medicationReference points at (contained
-    in the order, or elsewhere in the file / prefetch)."""
-    if isinstance(order.get("medicationCodeableConcept"), dict):
-        return order["medicationCodeableConcept"]  # type: ignore[no-any-return]
-    reference = order.get("medicationReference")
-    ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
-    if ref.startswith("#"):
-        for contained in order.get("contained", []) or []:
-            if not isinstance(contained, dict) or contained.get("resourceType") != "Medication":
-                continue
-            if contained.get("id") == ref[1:]:
-                return contained.get("code")  # type: ignore[no-any-return]
-        return None
-    medication = media.get(ref)
-    if medication is None and isinstance(reference, dict) and reference.get("display"):
-        return {"text": str(reference["display"])}
-    return medication.get("code") if medication else None
-
-
-def medication_code(concept: dict[str, Any] | None, tables: CodeTables) -> tuple[str | None, str]:
-    """(Chairside medication code or None, the RxNorm code seen or '')."""
-    rxcuis = [code for system, code in codings(concept) if system == RXNORM and code]
-    mapping = next((tables.rxnorm[c] for c in rxcuis if c in tables.rxnorm), None)
-    return (mapping.med if mapping else None), (rxcuis[0] if rxcuis else "")
 
 
 def _medications(

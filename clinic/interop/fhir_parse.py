@@ -16,7 +16,7 @@ from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from clinic.interop.codes import canonical_system
+from clinic.interop.codes import RXNORM, CodeTables, canonical_system
 from clinic.patients.models import birth_date_problem, normalise_mrn
 
 USED_TYPES = ("Patient", "Condition", "Procedure", "MedicationRequest", "MedicationStatement", "Observation")
@@ -333,3 +333,30 @@ def official_name(patient: dict[str, Any]) -> tuple[str, str] | None:
     if not family and chosen.get("text"):
         family = str(chosen["text"]).strip()
     return (family, given) if family else None
+
+
+def medication_concept(order: dict[str, Any], media: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The medicine's code: medicationCodeableConcept, or the Medication a medicationReference points at (contained
+    in the order, or elsewhere in the file / prefetch)."""
+    if isinstance(order.get("medicationCodeableConcept"), dict):
+        return order["medicationCodeableConcept"]  # type: ignore[no-any-return]
+    reference = order.get("medicationReference")
+    ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
+    if ref.startswith("#"):
+        for contained in order.get("contained", []) or []:
+            if not isinstance(contained, dict) or contained.get("resourceType") != "Medication":
+                continue
+            if contained.get("id") == ref[1:]:
+                return contained.get("code")  # type: ignore[no-any-return]
+        return None
+    medication = media.get(ref)
+    if medication is None and isinstance(reference, dict) and reference.get("display"):
+        return {"text": str(reference["display"])}
+    return medication.get("code") if medication else None
+
+
+def medication_code(concept: dict[str, Any] | None, tables: CodeTables) -> tuple[str | None, str]:
+    """(Chairside medication code or None, the RxNorm code seen or '')."""
+    rxcuis = [code for system, code in codings(concept) if system == RXNORM and code]
+    mapping = next((tables.rxnorm[c] for c in rxcuis if c in tables.rxnorm), None)
+    return (mapping.med if mapping else None), (rxcuis[0] if rxcuis else "")
