@@ -3,7 +3,8 @@ client's private key; Chairside verifies it against the public keys configured f
 
 Checks: a trusted ``iss``; an asymmetric ``alg`` (never ``none`` or HMAC); a ``kid`` found in the issuer's JWK
 Set; the signature; ``aud`` = the URL of the endpoint called; ``exp``/``iat`` present and valid; ``jti`` present
-and never seen before (replay). JWK Sets are configured out of band (the spec allows it); ``jku`` is not fetched.
+and never seen before (replay); ``sub`` present and ``exp`` at most 5 minutes after ``iat`` (CDS Hooks 2.0). JWK
+Sets are configured out of band (the spec allows it); ``jku`` is not fetched.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from clinic.interop.models import SeenJwt
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")
 LEEWAY_SECONDS = 30
+MAX_LIFETIME_SECONDS = 300  # CDS Hooks 2.0: exp no more than 5 minutes after iat
 
 
 class CdsAuthError(Exception):
@@ -66,7 +68,7 @@ def verify_request(request: HttpRequest) -> dict[str, Any]:
             audience=expected_audience(request),
             issuer=issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise CdsAuthError("The JWT has expired.") from exc
@@ -74,6 +76,10 @@ def verify_request(request: HttpRequest) -> dict[str, Any]:
         raise CdsAuthError("The JWT audience is not this endpoint's URL.") from exc
     except jwt.PyJWTError as exc:
         raise CdsAuthError(f"The JWT is not valid ({exc.__class__.__name__}).") from exc
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise CdsAuthError("The JWT sub claim (the CDS client's client_id) is required.")
+    if claims["exp"] - claims["iat"] > MAX_LIFETIME_SECONDS:
+        raise CdsAuthError(f"The JWT must expire at most {MAX_LIFETIME_SECONDS // 60} minutes after it was issued.")
     _remember_jti(str(issuer), str(claims["jti"]), int(claims["exp"]))
     return claims
 
@@ -82,9 +88,11 @@ def _remember_jti(issuer: str, jti: str, exp: int) -> None:
     now = timezone.now()
     SeenJwt.objects.filter(expires_at__lt=now - dt.timedelta(seconds=LEEWAY_SECONDS)).delete()
     try:
+        expires = dt.datetime.fromtimestamp(exp, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise CdsAuthError("The JWT expiry (exp) is not a usable time.") from exc
+    try:
         with transaction.atomic():
-            SeenJwt.objects.create(
-                issuer=issuer[:300], jti=jti[:200], expires_at=dt.datetime.fromtimestamp(exp, tz=dt.UTC)
-            )
+            SeenJwt.objects.create(issuer=issuer[:300], jti=jti[:200], expires_at=expires)
     except IntegrityError as exc:
         raise CdsAuthError("This JWT was already used (jti replay).") from exc

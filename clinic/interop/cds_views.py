@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -44,12 +48,26 @@ def _caller(request: HttpRequest, service_id: str) -> str | JsonResponse:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > conf.cds_max_body_bytes():
-        raise cds.CdsRequestError("The request body is too large.", status=413)
+    limit = conf.cds_max_body_bytes()
+    too_large = cds.CdsRequestError(f"The request body is larger than {limit} bytes.", status=413)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise too_large  # before reading it (Django would refuse past DATA_UPLOAD_MAX_MEMORY_SIZE with HTML)
+    try:
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise too_large from exc
+    if len(raw) > limit:
+        raise too_large
     if (request.content_type or "") != "application/json":
         raise cds.CdsRequestError("Send the request as application/json.", status=415)
     try:
-        body = json.loads(request.body.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"))
+    except RecursionError as exc:
+        raise cds.CdsRequestError("The body is nested too deeply to be a CDS Hooks request.") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise cds.CdsRequestError(f"The body is not valid JSON ({exc.__class__.__name__}).") from exc
     if not isinstance(body, dict):
@@ -107,7 +125,23 @@ def service(request: HttpRequest, service_id: str) -> HttpResponse:
         indicators=indicators,
         suppressed=result.suppressed,
     )
-    return JsonResponse({"cards": result.cards})
+    return _delivering({"cards": result.cards}, [c["uuid"] for c in result.cards])
+
+
+def _delivering(answer: dict[str, Any], card_uuids: list[str]) -> StreamingHttpResponse:
+    """The answer as one chunk. The server asks the generator for more only after it has written that chunk to
+    the EHR's connection, so the cards are marked delivered (and count for repeat suppression) only then; an
+    answer that never reached the EHR (it hung up, timed out) leaves them undelivered."""
+    content = json.dumps(answer, cls=DjangoJSONEncoder).encode()
+
+    def chunks() -> Iterator[bytes]:
+        yield content
+        if card_uuids:
+            CdsCard.objects.filter(uuid__in=card_uuids).update(delivered_at=timezone.now())
+
+    response = StreamingHttpResponse(chunks(), content_type="application/json")
+    response["Content-Length"] = str(len(content))
+    return response
 
 
 @csrf_exempt
@@ -144,9 +178,14 @@ def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 def _feedback_row(item: Any, n: int, service_id: str, issuer: str, cards: dict[uuid.UUID, CdsCard]) -> CdsFeedback:
+    """One feedback item, checked as the specification's feedback rules require: a card this service returned to
+    this client, an outcome, and for an override, a reason the card offered (or none at all)."""
     where = f"feedback[{n}]"
     if not isinstance(item, dict) or not isinstance(item.get("card"), str):
         raise cds.CdsRequestError(f"{where}.card (the card uuid) is required.")
+    card = cards.get(_as_uuid(item["card"]))  # type: ignore[arg-type]
+    if card is None or card.service_id != service_id:
+        raise cds.CdsRequestError(f"{where}.card: this service returned no card {item['card'][:100]} to this client.")
     outcome = item.get("outcome")
     if outcome not in Outcome.values:
         raise cds.CdsRequestError(f"{where}.outcome must be 'accepted' or 'overridden'.")
@@ -158,20 +197,35 @@ def _feedback_row(item: Any, n: int, service_id: str, issuer: str, cards: dict[u
         not isinstance(accepted, list) or not accepted or not all(isinstance(a, dict) and a.get("id") for a in accepted)
     ):
         raise cds.CdsRequestError(f"{where}.acceptedSuggestions (each with an id) is required when accepted.")
-    reason = item.get("overrideReason") or {}
-    if not isinstance(reason, dict):
-        raise cds.CdsRequestError(f"{where}.overrideReason must be an object.")
-    coding = reason.get("reason") or {}
+    reason = item.get("overrideReason", {})
+    coding: dict[str, Any] = {}
+    if "overrideReason" in item:
+        if outcome != Outcome.OVERRIDDEN:
+            raise cds.CdsRequestError(f"{where}.overrideReason is only for an overridden card.")
+        if not isinstance(reason, dict) or not reason:
+            raise cds.CdsRequestError(f"{where}.overrideReason must be an object with a reason or userComment.")
+        if "userComment" in reason and not isinstance(reason["userComment"], str):
+            raise cds.CdsRequestError(f"{where}.overrideReason.userComment must be a string.")
+        if "reason" in reason:
+            coding = reason["reason"] if isinstance(reason["reason"], dict) else {}
+            offered = cds.override_codes(card.card_key)
+            if coding.get("system") != cds.override_system() or coding.get("code") not in offered:
+                raise cds.CdsRequestError(
+                    f"{where}.overrideReason.reason must be one of the card's overrideReasons "
+                    f"({', '.join(sorted(offered)) or 'none offered'})."
+                )
+        elif not str(reason.get("userComment", "")).strip():
+            raise cds.CdsRequestError(f"{where}.overrideReason must have a reason or a userComment.")
     return CdsFeedback(
-        card=cards.get(_as_uuid(item["card"])),
+        card=card,
         card_uuid=item["card"][:100],
         service_id=service_id,
         issuer=issuer[:300],
         outcome=outcome,
         accepted_suggestions=[str(a["id"])[:100] for a in accepted] if outcome == Outcome.ACCEPTED else [],
-        override_system=str(coding.get("system", ""))[:300] if isinstance(coding, dict) else "",
-        override_code=str(coding.get("code", ""))[:100] if isinstance(coding, dict) else "",
-        user_comment=str(reason.get("userComment", ""))[:500],
+        override_system=str(coding.get("system", ""))[:300],
+        override_code=str(coding.get("code", ""))[:100],
+        user_comment=str(reason.get("userComment", ""))[:500] if isinstance(reason, dict) else "",
         outcome_at=when,
     )
 

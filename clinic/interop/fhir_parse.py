@@ -238,29 +238,27 @@ def codings(concept: Any) -> list[tuple[str | None, str | None]]:
     """(system, code) pairs, with a code system's other official names (e.g. LOINC's OID) read as its FHIR URI."""
     if not isinstance(concept, dict):
         return []
-    return [
-        (canonical_system(c.get("system")), c.get("code"))
-        for c in concept.get("coding", []) or []
-        if isinstance(c, dict)
-    ]
+    coding = concept.get("coding")
+    if not isinstance(coding, list):
+        return []
+    return [(canonical_system(c.get("system")), c.get("code")) for c in coding if isinstance(c, dict)]
 
 
-def concept_label(concept: dict[str, Any] | None) -> str:
-    if not concept:
+def concept_label(concept: Any) -> str:
+    if not isinstance(concept, dict):
         return "(no code)"
-    if concept.get("text"):
+    if isinstance(concept.get("text"), str) and concept["text"].strip():
         return str(concept["text"])
-    for coding in concept.get("coding", []):
-        if coding.get("display"):
-            return str(coding["display"])
-        if coding.get("code"):
-            return str(coding["code"])
+    coding = concept.get("coding")
+    for c in coding if isinstance(coding, list) else []:
+        if isinstance(c, dict) and (c.get("display") or c.get("code")):
+            return str(c.get("display") or c.get("code"))
     return "(no code)"
 
 
 def parse_fhir_datetime(value: str | None) -> dt.datetime | None:
     """FHIR dateTime/instant/date (YYYY, YYYY-MM, YYYY-MM-DD, or with time and zone) -> aware datetime."""
-    if not value:
+    if not isinstance(value, str) or not value:
         return None
     try:
         if len(value) == 4:

@@ -50,6 +50,11 @@ class CdsCard(models.Model):
     hook_instance = models.CharField(max_length=100)
     issuer = models.CharField(max_length=300)
     patient_key = models.CharField(max_length=64, db_index=True)
+    # A hash of issuer + the EHR user (context.userId): repeats are held back per user, never across users.
+    user_key = models.CharField(max_length=64, blank=True)
+    # When the response carrying the card was written to the EHR's connection; until then it does not count as
+    # shown, so an answer the EHR never received does not hold the card back from the next call.
+    delivered_at = models.DateTimeField(null=True, blank=True)
     card_key = models.CharField(max_length=120, help_text="What the card is about, e.g. drug.baclofen.")
     indicator = models.CharField(max_length=10)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -20,6 +20,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -56,7 +57,14 @@ def _issuers(settings: Any) -> None:
 
 def token(path: str, *, key: Any = EC_KEY, kid: str = "example-kid", alg: str = "ES384", **claims: Any) -> str:
     now = int(time.time())
-    payload = {"iss": ISSUER, "aud": BASE + path, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())}
+    payload = {
+        "iss": ISSUER,
+        "sub": "chairside-test-client",
+        "aud": BASE + path,
+        "exp": now + 300,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+    }
     payload.update(claims)
     payload = {k: v for k, v in payload.items() if v is not None}
     return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid, "typ": "JWT"})
@@ -68,7 +76,18 @@ def post(path: str, body: Any, bearer: str | None = "auto") -> Any:
         bearer = token(path)
     if bearer:
         headers["Authorization"] = f"Bearer {bearer}"
-    return Client().post(path, json.dumps(body), content_type="application/json", headers=headers)
+    return received(Client().post(path, json.dumps(body), content_type="application/json", headers=headers))
+
+
+def received(response: Any) -> Any:
+    """Read the answer to the end, as the EHR does (a streamed answer counts as delivered only then)."""
+    if not response.streaming:
+        return response
+    whole = HttpResponse(b"".join(response.streaming_content), status=response.status_code)
+    for header, value in response.items():
+        whole[header] = value
+    whole.json = lambda: json.loads(whole.content)  # type: ignore[attr-defined]
+    return whole
 
 
 def _days_ago(days: int) -> str:
@@ -285,13 +304,18 @@ def test_order_select_draft_baclofen_gives_one_critical_card() -> None:
     assert [c["indicator"] for c in cards] == ["critical", "warning"]
 
 
-def test_order_select_unselected_or_unmapped_orders_give_no_card() -> None:
+def test_order_select_unselected_order_gives_no_card_and_an_unmapped_one_says_not_checked() -> None:
     draft = _med_request(
         "a", "617993", "Amoxicillin 120 MG/ML / clavulanate potassium 8.58 MG/ML Oral Suspension", status="draft"
     )
-    assert assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", order_select_body(draft))) == []
+    (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", order_select_body(draft)))
+    assert card["indicator"] == "info" and card["summary"].startswith("Not checked by Chairside: Amoxicillin")
+    assert "did not check it" in card["detail"]
     baclofen = _med_request("b", "1292", "baclofen", status="draft")
-    body = order_select_body(draft, baclofen, selections=["MedicationRequest/a"])
+    body = order_select_body(draft, baclofen, selections=["MedicationRequest/b"])
+    (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", body))
+    assert card["summary"].startswith("Baclofen")
+    body = order_select_body(baclofen, selections=["MedicationRequest/a"])
     assert assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", body)) == []
 
 
@@ -380,12 +404,10 @@ def test_feedback_for_many_cards_reads_them_in_one_query() -> None:
     draft = _med_request("smart-MedicationRequest-103", "1292", "baclofen", status="draft")
     (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", order_select_body(draft)))
     item = {"card": card["uuid"].upper(), "outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}
-    unknown = {**item, "card": "not-a-uuid"}
     with CaptureQueriesContext(connection) as ctx:
-        response = post(f"/cds-services/{ORDER_SELECT}/feedback", {"feedback": [item] * 12 + [unknown]})
+        response = post(f"/cds-services/{ORDER_SELECT}/feedback", {"feedback": [item] * 13})
     assert response.status_code == 200 and response.json() == {"received": 13}
     card_reads = [q for q in ctx.captured_queries if '"interop_cdscard"' in q["sql"] and "SELECT" in q["sql"]]
     assert len(card_reads) == 1
     linked = CdsFeedback.objects.exclude(card=None)
-    assert linked.count() == 12 and {f.card.card_key for f in linked} == {"drug.baclofen"}
-    assert CdsFeedback.objects.filter(card=None, card_uuid="not-a-uuid").count() == 1
+    assert linked.count() == 13 and {f.card.card_key for f in linked} == {"drug.baclofen"}
