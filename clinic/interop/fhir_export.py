@@ -8,6 +8,7 @@ fhir.resources' R4B models before returning it.
 from __future__ import annotations
 
 import base64
+from html import escape
 from typing import Any
 
 from django.http import HttpRequest
@@ -17,11 +18,12 @@ from fhir.resources.R4B.documentreference import DocumentReference
 
 from clinic.engine import load_knowledge
 from clinic.interop import conf
-from clinic.interop.codes import LOINC, SNOMED, code_tables
+from clinic.interop.codes import ICD10_CM, LOINC, SNOMED, code_tables
 from clinic.patients.models import Patient
 from clinic.workups.models import SignedPlan, Workup
 
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
+DISPLAY_MAX = 250  # a long display is cut at a word, never mid-word
+XHTML = "http://www.w3.org/1999/xhtml"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 FHIR_JSON = "application/fhir+json"
@@ -71,7 +73,8 @@ def _conditions(signed: SignedPlan, patient: Patient) -> list[dict[str, Any]]:
             patient,
             [
                 {"system": SNOMED, "code": "46177005", "display": "End-stage renal disease"},
-                {"system": ICD10, "code": "N18.6", "display": "End stage renal disease"},
+                # N18.6 exists only in ICD-10-CM (WHO ICD-10 stops at N18.5).
+                {"system": ICD10_CM, "code": "N18.6", "display": "End stage renal disease"},
             ],
             "End-stage renal disease on maintenance haemodialysis",
             patient.esrd_onset,
@@ -96,9 +99,29 @@ def _conditions(signed: SignedPlan, patient: Patient) -> list[dict[str, Any]]:
     return conditions
 
 
+def display(text: str, limit: int = DISPLAY_MAX) -> str:
+    """A Coding.display no longer than `limit`, cut at the last whole word with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def narrative(title: str, paragraphs: list[str], items: list[str] | None = None) -> dict[str, Any]:
+    """Human-readable Narrative (status generated) from the same data as the structured elements; every text
+    escaped, so the div is plain XHTML with no markup from data."""
+    parts = [f"<h3>{escape(title)}</h3>"] + [f"<p>{escape(p)}</p>" for p in paragraphs if p]
+    if items:
+        parts.append("<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>")
+    return {"status": "generated", "div": f'<div xmlns="{XHTML}">' + "".join(parts) + "</div>"}
+
+
 def _activity(code: str, system: str, text: str, description: str, who: str | None = None) -> dict[str, Any]:
     detail: dict[str, Any] = {
-        "code": {"coding": [{"system": system, "code": code, "display": text[:250]}], "text": text},
+        "code": {"coding": [{"system": system, "code": code, "display": display(text)}], "text": text},
         "status": "not-started",
         "description": description,
     }
@@ -141,6 +164,16 @@ def build_careplan(workup: Workup) -> dict[str, Any]:
         "resourceType": "CarePlan",
         "id": str(workup.public_id),
         "meta": {"lastUpdated": signed.signed_at.isoformat()},
+        "text": narrative(
+            "Muscle cramp and spasm care plan",
+            [
+                f"Patient: {patient.display_name} (MRN {patient.mrn}). Signed by "
+                f"{signed.signed_by.get_full_name() or signed.signed_by.get_username()} on "
+                f"{signed.signed_at:%Y-%m-%d %H:%M} UTC.",
+                *[n["text"] for n in notes],
+            ],
+            [a["detail"]["description"] for a in activities],
+        ),
         "extension": [
             {
                 "url": f"{conf.system_base()}/StructureDefinition/knowledge-version",
@@ -192,9 +225,19 @@ def build_document_reference(workup: Workup, request: HttpRequest | None = None)
     if pdf is not None:
         attachment["data"] = base64.b64encode(pdf).decode("ascii")
         attachment["size"] = len(pdf)
+    signer = signed.signed_by.get_full_name() or signed.signed_by.get_username()
     document = {
         "resourceType": "DocumentReference",
         "id": f"{workup.public_id}-pdf",
+        "text": narrative(
+            "Signed care plan (PDF)",
+            [
+                f"Patient: {workup.patient.display_name} (MRN {workup.patient.mrn}).",
+                f"Muscle cramp and spasm care plan signed by {signer} on {signed.signed_at:%Y-%m-%d %H:%M} UTC, "
+                f"knowledge base {signed.knowledge_version}.",
+                f"PDF: {attachment['url']}" if attachment.get("url") else "",
+            ],
+        ),
         "identifier": [{"system": f"{conf.system_base()}/careplan-pdf", "value": str(workup.public_id)}],
         "status": "current",
         "docStatus": "final",
