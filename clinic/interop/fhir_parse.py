@@ -311,13 +311,20 @@ def subject_ref(item: Item) -> str | None:
 
 
 def mrn_of(patient: dict[str, Any]) -> tuple[str, str] | None:
-    """(MRN normalised like the patient form's, its identifier system) from the identifier of type MR."""
-    for identifier in patient.get("identifier", []):
+    """(MRN normalised like the patient form's, its identifier system): the identifier of type MR, or else the
+    Patient's only identifier when it has exactly one, untyped, with a system (US Core exports often send the
+    record number that way). Anything more ambiguous is no MRN."""
+    identifiers = [i for i in patient.get("identifier", []) if isinstance(i, dict) and i.get("value")]
+    for identifier in identifiers:
         for coding in (identifier.get("type") or {}).get("coding", []):
-            if coding.get("system") == MR_TYPE_SYSTEM and coding.get("code") == "MR" and identifier.get("value"):
+            if coding.get("system") == MR_TYPE_SYSTEM and coding.get("code") == "MR":
                 value = normalise_mrn(str(identifier["value"]))
                 if value:
                     return value, str(identifier.get("system") or "")
+    if len(identifiers) == 1 and not identifiers[0].get("type") and identifiers[0].get("system"):
+        value = normalise_mrn(str(identifiers[0]["value"]))
+        if value:
+            return value, str(identifiers[0]["system"])
     return None
 
 

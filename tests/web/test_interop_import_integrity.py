@@ -433,3 +433,16 @@ def test_every_resource_not_used_is_listed_with_the_reason(unit_a: Unit, nurse_a
     text = report.as_text()
     assert "Not used: Hypertension (Condition/c2): not a condition Chairside's rules use." in text
     assert "Not used: Creatinine (Observation/cr): no LOINC code that Chairside reads." in text
+
+
+def test_a_sole_untyped_identifier_is_the_mrn_but_two_are_ambiguous(unit_a: Unit, nurse_a: User) -> None:
+    one = patient("p1", None, identifier=[{"system": "urn:hospital", "value": "U-1"}])
+    report = import_fhir([bundle(one)], unit=unit_a, user=nurse_a)
+    assert report.ok and Patient.objects.get().mrn == "U-1"
+    two = patient(
+        "p2",
+        None,
+        identifier=[{"system": "urn:hospital", "value": "U-2"}, {"system": "urn:insurer", "value": "INS-9"}],
+    )
+    report = import_fhir([bundle(two)], unit=unit_a, user=nurse_a)
+    assert not report.ok and "no medical record number" in report.as_text()
