@@ -446,3 +446,26 @@ def test_a_sole_untyped_identifier_is_the_mrn_but_two_are_ambiguous(unit_a: Unit
     )
     report = import_fhir([bundle(two)], unit=unit_a, user=nurse_a)
     assert not report.ok and "no medical record number" in report.as_text()
+
+
+def test_per_patient_audit_events_are_written_inside_the_imports_transaction(
+    unit_a: Unit, nurse_a: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+
+    import clinic.interop.fhir_import as module
+
+    depths: list[int] = []
+    real = module.record
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        depths.append(len(connection.atomic_blocks))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "record", spy)
+    outside = len(connection.atomic_blocks)
+    report = import_fhir(
+        [bundle(patient("p1", "HD-1"), patient("p2", "HD-2"), patient("p3", "HD-3"))], unit=unit_a, user=nurse_a
+    )
+    assert report.ok and len(depths) == 3
+    assert all(depth == outside + 1 for depth in depths)  # in the import's atomic block, not each on its own
