@@ -163,7 +163,8 @@ def _track(
 
 
 def _still_current(role: str, code: str, links: dict[tuple[str, str], FhirLink]) -> bool:
-    return any(link.current and link.code == code for (r, _), link in links.items() if r == role)
+    """Whether another resource still makes `code` current (a link's code may name several, "a, b")."""
+    return any(link.current and code in link.code.split(", ") for (r, _), link in links.items() if r == role)
 
 
 # ------------------------------------------------------------------------------------------------ conditions
@@ -331,9 +332,10 @@ def _medications(
         status = str(item.data.get("status"))
         concept = medication_concept(item.data, resources)
         current = status in CURRENT_MED_STATUS[item.type]
-        med, rxcui = medication_code(concept, tables)
+        meds, rxcui = medication_code(concept, tables)
+        med = ", ".join(meds) or None
         if med is not None and _track(item, LinkRole.MEDICATION, med, current, patient, links):
-            withdrawn[med] = status
+            withdrawn.update(dict.fromkeys(meds, status))
         if status == "entered-in-error":
             report.skip(concept_label(concept), item.key or item.where, "entered in error")
             continue
@@ -342,10 +344,12 @@ def _medications(
             lines[key].count += 1
         else:
             lines[key] = MedicationLine(concept_label(concept), rxcui, current, med)
-        if med is not None and current:
-            current_codes.add(med)
+        if current:
+            current_codes.update(meds)
     # A medicine that is current somewhere is not also listed as past.
-    report.medications = [m for m in lines.values() if m.current or m.med is None or m.med not in current_codes]
+    report.medications = [
+        m for m in lines.values() if m.current or m.med is None or not set(m.med.split(", ")) <= current_codes
+    ]
     names = load_knowledge().drug_names
     for med, status in withdrawn.items():
         if med in current_codes or _still_current(LinkRole.MEDICATION, med, links) or med not in patient.medications:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from clinic.engine.medicine_names import match_medicines
 from clinic.interop.codes import RXNORM, CodeTables, canonical_system
 from clinic.patients.models import birth_date_problem, normalise_mrn
 
@@ -360,8 +361,17 @@ def medication_concept(order: dict[str, Any], media: dict[str, dict[str, Any]]) 
     return medication.get("code") if medication else None
 
 
-def medication_code(concept: dict[str, Any] | None, tables: CodeTables) -> tuple[str | None, str]:
-    """(Chairside medication code or None, the RxNorm code seen or '')."""
+def medication_code(concept: dict[str, Any] | None, tables: CodeTables) -> tuple[tuple[str, ...], str]:
+    """(Chairside medication codes, the RxNorm code seen or ''). The RxNorm table first; the names the source
+    gives (text and displays) are also read through the engine's reviewed synonyms table (match_medicines), so
+    "Lioresal 10 mg" is baclofen even under an RxNorm code Chairside does not list. A name can only add a code:
+    a hard stop named in the text is never missed."""
     rxcuis = [code for system, code in codings(concept) if system == RXNORM and code]
-    mapping = next((tables.rxnorm[c] for c in rxcuis if c in tables.rxnorm), None)
-    return (mapping.med if mapping else None), (rxcuis[0] if rxcuis else "")
+    codes = [tables.rxnorm[c].med for c in rxcuis if c in tables.rxnorm][:1]
+    names = [concept.get("text")] if isinstance(concept, dict) else []
+    coding = concept.get("coding") if isinstance(concept, dict) else None
+    names += [c.get("display") for c in coding if isinstance(c, dict)] if isinstance(coding, list) else []
+    for name in names:
+        if isinstance(name, str) and name.strip():
+            codes += [code for code in match_medicines(name).codes if code not in codes]
+    return tuple(codes), (rxcuis[0] if rxcuis else "")

@@ -193,3 +193,9 @@ def test_a_body_over_the_limit_gets_the_json_413(settings: Any) -> None:
     response = post(VIEW, body)
     assert response.status_code == 413 and response["Content-Type"] == "application/json"
     assert received(response).json()["error"].startswith("The request body is larger than")
+
+
+def test_a_brand_name_draft_is_checked_like_its_generic() -> None:
+    draft = _med_request("l1", "105329", "Lioresal 10 mg tablets", status="draft")
+    (card,) = assert_valid_cards(post(ORDER, order_select_body(draft)))
+    assert card["indicator"] == "critical" and card["summary"].startswith("Baclofen")

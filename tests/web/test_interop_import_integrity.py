@@ -469,3 +469,14 @@ def test_per_patient_audit_events_are_written_inside_the_imports_transaction(
     )
     assert report.ok and len(depths) == 3
     assert all(depth == outside + 1 for depth in depths)  # in the import's atomic block, not each on its own
+
+
+def test_a_brand_name_maps_like_its_generic(unit_a: Unit, nurse_a: User) -> None:
+    order = baclofen_order("active")
+    order["medicationCodeableConcept"] = {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "105329", "display": "Lioresal"}],
+        "text": "Lioresal 10 mg tablets",
+    }
+    report = import_fhir([bundle(patient("p1", "HD-1"), order)], unit=unit_a, user=nurse_a)
+    assert report.ok, report.errors
+    assert Patient.objects.get().medications == ["baclofen"]
