@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,9 +30,11 @@ from clinic.interop import conf
 from clinic.interop.cds_prefetch import (
     CdsRequestError,
     PatientData,
-    medication_code,
+    medicines,
     order_label,
+    order_medications,
     patient_data,
+    prefetch_of,
     resources,
 )
 from clinic.interop.models import CdsCard
@@ -103,6 +106,17 @@ OVERRIDE_REASONS = {
         ("other", "Other reason (please comment)"),
     ],
 }
+
+
+def override_system() -> str:
+    return f"{conf.system_base()}/CodeSystem/override-reason"
+
+
+def override_codes(card_key: str) -> set[str]:
+    """The override reason codes a card offered (drug cards, red flags; none for a 'not checked' card)."""
+    if card_key.startswith("unchecked."):
+        return set()
+    return {code for code, _ in OVERRIDE_REASONS["drug" if card_key.startswith("drug.") else "red_flag"]}
 
 
 def _summary(text: str) -> str:
@@ -221,11 +235,12 @@ def render(draft: CardDraft, footer: str) -> dict[str, Any]:
         "indicator": draft.indicator,
         "detail": draft.detail + (f"\n\n**Sources**\n{_sources_text(draft.sources)}" if draft.sources else "") + footer,
         "source": _source(draft),
-        "overrideReasons": [
-            {"system": f"{conf.system_base()}/CodeSystem/override-reason", "code": code, "display": display}
-            for code, display in OVERRIDE_REASONS[draft.reasons]
-        ],
     }
+    if draft.reasons:
+        card["overrideReasons"] = [
+            {"system": override_system(), "code": code, "display": display}
+            for code, display in OVERRIDE_REASONS[draft.reasons]
+        ]
     if draft.suggestions:
         card["suggestions"] = draft.suggestions
         card["selectionBehavior"] = "at-most-one"
@@ -246,15 +261,22 @@ class CdsResult:
 def respond(
     service_id: str, body: dict[str, Any], issuer: str, drafts: list[CardDraft], footer: str, dedupe: bool
 ) -> CdsResult:
+    """Cards for the response, recorded undelivered (cds_views marks them delivered once the EHR has the answer).
+    patient-view holds back a card this user was already shown for this patient within the dedup window."""
     context = body["context"]
     pkey = patient_key(issuer, str(context.get("patientId", "")))
+    ukey = patient_key(issuer, str(context.get("userId", "")))
     suppressed: list[str] = []
     if dedupe:
         since = timezone.now() - dt.timedelta(hours=conf.cds_dedup_hours())
         recent = set(
-            CdsCard.objects.filter(patient_key=pkey, created_at__gte=since, service_id=service_id).values_list(
-                "card_key", flat=True
-            )
+            CdsCard.objects.filter(
+                patient_key=pkey,
+                user_key=ukey,
+                service_id=service_id,
+                created_at__gte=since,
+                delivered_at__isnull=False,
+            ).values_list("card_key", flat=True)
         )
         suppressed = [d.key for d in drafts if d.key in recent]
         drafts = [d for d in drafts if d.key not in recent]
@@ -268,6 +290,7 @@ def respond(
                 hook_instance=str(body.get("hookInstance", ""))[:100],
                 issuer=issuer[:300],
                 patient_key=pkey,
+                user_key=ukey,
                 card_key=draft.key,
                 indicator=card["indicator"],
             )
@@ -277,10 +300,40 @@ def respond(
     return CdsResult(cards, [d.key for d in final], suppressed)
 
 
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:])")
+
+
+def md_text(text: str, limit: int = 120) -> str:
+    """Free text from the EHR as literal markdown text: one line, every markdown character escaped, so a medicine
+    name can never add a link, an image or formatting to a card."""
+    flat = " ".join(str(text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def unchecked_card(labels: list[str], draft_orders: bool) -> CardDraft | None:
+    """A medicine Chairside cannot map is said to be NOT checked (no card would read as "no problem")."""
+    names = sorted(set(labels))
+    if not names:
+        return None
+    what = "draft order" if draft_orders else "active order"
+    first = " ".join(names[0].split())
+    summary = f"Not checked by Chairside: {first}" + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+    detail = (
+        f"Chairside does not recognise the medicine of this {what}, so it did not check it against its "
+        "haemodialysis drug guidance. Check it by hand (dose in haemodialysis, cramp or spasm risk):\n\n"
+        + "\n".join(f"- {md_text(n)}" for n in names)
+    )
+    key = "unchecked." + hashlib.sha256("|".join(names).encode()).hexdigest()[:16]
+    return CardDraft(key=key, indicator="info", summary=_summary(summary), detail=detail, sources=(), reasons="")
+
+
 def _footer(data: PatientData, note: str = "") -> str:
     lines = [f"\n\n_Chairside knowledge base {load_knowledge().version} (draft: clinical review pending)._"]
     if data.unmapped:
-        lines.append("Medicines Chairside could not map (not checked): " + "; ".join(sorted(set(data.unmapped))))
+        names = "; ".join(md_text(n) for n in sorted(set(data.unmapped)))
+        lines.append("Medicines Chairside could not map (not checked): " + names)
     if note:
         lines.append(note)
     return "\n\n".join(lines)
@@ -296,18 +349,20 @@ def _evaluate(case: dict[str, Any]) -> Any:
 
 
 def patient_view(body: dict[str, Any], issuer: str) -> CdsResult:
-    prefetch = body.get("prefetch")
-    missing = [k for k in prefetch_templates() if not isinstance(prefetch, dict) or k not in prefetch]
+    prefetch = prefetch_of(body)
+    missing = [k for k in prefetch_templates() if k not in prefetch]
     if missing:
         raise CdsRequestError(
             f"Prefetch keys missing: {', '.join(missing)}. Chairside does not query the FHIR server; send them "
             "(null when there is no data).",
             status=412,
         )
-    assert isinstance(prefetch, dict)
     data = patient_data(prefetch)
     plan = _evaluate(data.case)
     drafts = red_flag_cards(plan) + drug_cards(plan, data.orders, draft_orders=False)
+    unchecked = unchecked_card(data.unmapped, draft_orders=False)
+    if unchecked is not None:
+        drafts.append(unchecked)
     return respond(PATIENT_VIEW, body, issuer, drafts, _footer(data), dedupe=True)
 
 
@@ -317,24 +372,35 @@ def order_select(body: dict[str, Any], issuer: str) -> CdsResult:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise CdsRequestError("context.draftOrders must be a FHIR Bundle of the draft orders.")
     selections = context.get("selections")
-    selected = set(selections) if isinstance(selections, list) and selections else None
-    prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else {}
+    if selections is not None and not (isinstance(selections, list) and all(isinstance(s, str) for s in selections)):
+        raise CdsRequestError("context.selections must be a list of references such as MedicationRequest/123.")
+    selected = set(selections) if selections else None
+    prefetch = prefetch_of(body)
     data = patient_data(prefetch)
+    media = medicines(bundle, *prefetch.values())
     drafts_by_med: dict[str, list[str]] = {}
+    unmapped: list[str] = []
     for order in resources(bundle, "MedicationRequest"):
-        ref = f"MedicationRequest/{order.get('id', '')}"
-        if selected is not None and ref not in selected:
+        # A draft without an id is still checked, but no suggestion can name it (never "MedicationRequest/").
+        ref = f"MedicationRequest/{order['id']}" if isinstance(order.get("id"), str) and order["id"] else ""
+        if selected is not None and ref and ref not in selected:
             continue
-        med = medication_code(order)
-        if med is None:
-            data.unmapped.append(order_label(order))
+        codes = order_medications(order, media)
+        if not codes:
+            unmapped.append(order_label(order, media))
             continue
-        drafts_by_med.setdefault(med, []).append(ref)
+        for med in codes:
+            drafts_by_med.setdefault(med, [])
+            if ref:
+                drafts_by_med[med].append(ref)
     case = dict(data.case)
     case["medications"] = sorted(set(case.get("medications", [])) | set(drafts_by_med))
     plan = _evaluate(case)
     note = "" if prefetch else "No patient data was sent: the verdict is the default for a haemodialysis patient."
     drafts = drug_cards(plan, drafts_by_med, draft_orders=True)
+    unchecked = unchecked_card(unmapped, draft_orders=True)
+    if unchecked is not None:
+        drafts.append(unchecked)
     return respond(ORDER_SELECT, body, issuer, drafts, _footer(data, note), dedupe=False)
 
 

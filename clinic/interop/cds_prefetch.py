@@ -1,6 +1,8 @@
 """What a CDS Hooks request brings: the prefetched FHIR resources (patient, conditions, active medication orders,
 recent lab observations) read into an engine case, plus the orders each medicine came from and the medicines
-that could not be mapped. Units are never guessed and nothing is fetched from the EHR's FHIR server."""
+that could not be mapped. Units are never guessed and nothing is fetched from the EHR's FHIR server. Wrongly typed
+prefetch values are a 400 with the reason; wrongly typed elements inside a resource read as absent (never a 500).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +16,17 @@ from django.utils import timezone
 from clinic.engine.knowledge import normalise_unit
 from clinic.engine.units import UnitError, check_plausible, to_si
 from clinic.interop import conf
-from clinic.interop.codes import LOINC, RXNORM, UCUM, code_tables
-from clinic.interop.fhir_import import CURRENT_CLINICAL, parse_fhir_datetime
+from clinic.interop.codes import LOINC, UCUM, code_tables
+from clinic.interop.fhir_labs import FUTURE_TOLERANCE
+from clinic.interop.fhir_parse import (
+    CURRENT_CLINICAL,
+    codings,
+    concept_label,
+    medication_code,
+    medication_concept,
+    parse_fhir_datetime,
+)
+from clinic.patients.models import birth_date_problem
 
 
 class CdsRequestError(ValueError):
@@ -41,10 +52,26 @@ def resources(value: Any, rtype: str) -> list[dict[str, Any]]:
     return [value] if value.get("resourceType") == rtype else []
 
 
-def _codings(concept: Any) -> list[tuple[Any, Any]]:
-    if not isinstance(concept, dict):
-        return []
-    return [(c.get("system"), c.get("code")) for c in concept.get("coding", []) if isinstance(c, dict)]
+def _dict(value: Any) -> dict[str, Any]:
+    """An element that must be a JSON object; anything else reads as absent (never a 500)."""
+    return value if isinstance(value, dict) else {}
+
+
+def medicines(*values: Any) -> dict[str, dict[str, Any]]:
+    """Medication resources sent beside the orders (prefetch, draftOrders), by the references that may name them."""
+    found: dict[str, dict[str, Any]] = {}
+    for value in values:
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            for entry in value.get("entry") or []:
+                resource = _dict(entry).get("resource")
+                if isinstance(resource, dict) and resource.get("resourceType") == "Medication":
+                    if resource.get("id"):
+                        found[f"Medication/{resource['id']}"] = resource
+                    if isinstance(entry.get("fullUrl"), str):
+                        found[entry["fullUrl"]] = resource
+        elif isinstance(value, dict) and value.get("resourceType") == "Medication" and value.get("id"):
+            found[f"Medication/{value['id']}"] = value
+    return found
 
 
 @dataclass
@@ -56,13 +83,16 @@ class PatientData:
 
 
 def _age(birth: Any) -> int | None:
-    if not isinstance(birth, str) or len(birth) < 10:
+    """Age in years, or None (not assessed) for a missing or impossible birth date (the patient form's rule)."""
+    if not isinstance(birth, str) or len(birth) != 10:
         return None
     try:
-        born = dt.date.fromisoformat(birth[:10])
+        born = dt.date.fromisoformat(birth)
     except ValueError:
         return None
-    today = timezone.now().date()
+    today = timezone.localdate()
+    if birth_date_problem(born, today):
+        return None
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -79,27 +109,29 @@ def patient_data(prefetch: dict[str, Any]) -> PatientData:
     if "conditions" in prefetch:
         found: set[str] = set()
         for cond in resources(prefetch.get("conditions"), "Condition"):
-            status = {c for _, c in _codings(cond.get("clinicalStatus"))}
+            status = {c for _, c in codings(cond.get("clinicalStatus"))}
             if status and not status & CURRENT_CLINICAL:
                 continue
-            codings = _codings(cond.get("code"))
-            if any(tables.diabetes.matches(s, c) for s, c in codings):
+            coded = codings(cond.get("code"))
+            if any(tables.diabetes.matches(s, c) for s, c in coded):
                 case["patient"]["diabetes"] = True
             onset = parse_fhir_datetime(cond.get("onsetDateTime"))
-            found |= tables.condition_codes(codings, onset.date() if onset else None)
+            found |= tables.condition_codes(coded, onset.date() if onset else None)
         case["patient"]["conditions"] = sorted(found)
     data = PatientData(case)
     meds: set[str] = set()
+    media = medicines(*prefetch.values())
     for order in resources(prefetch.get("medications"), "MedicationRequest"):
         if order.get("status") not in ("active", "on-hold"):
             continue
-        med = medication_code(order)
-        if med is None:
-            data.unmapped.append(order_label(order))
+        codes = order_medications(order, media)
+        if not codes:
+            data.unmapped.append(order_label(order, media))
             continue
-        meds.add(med)
-        if order.get("id"):
-            data.orders.setdefault(med, []).append(f"MedicationRequest/{order['id']}")
+        for med in codes:
+            meds.add(med)
+            if isinstance(order.get("id"), str) and order["id"]:
+                data.orders.setdefault(med, []).append(f"MedicationRequest/{order['id']}")
     if meds:
         case["medications"] = sorted(meds)
     labs = latest_labs(resources(prefetch.get("observations"), "Observation"))
@@ -108,22 +140,16 @@ def patient_data(prefetch: dict[str, Any]) -> PatientData:
     return data
 
 
-def medication_code(order: dict[str, Any]) -> str | None:
-    rxnorm = code_tables().rxnorm
-    for system, code in _codings(order.get("medicationCodeableConcept")):
-        if system == RXNORM and code in rxnorm:
-            return rxnorm[code].med
-    return None
+def order_medications(order: dict[str, Any], media: dict[str, dict[str, Any]]) -> tuple[str, ...]:
+    """The Chairside medication codes of an order, by medicationCodeableConcept or medicationReference (a contained
+    or sent Medication), through the same RxNorm table and medicine-name synonyms as the FHIR import."""
+    codes, _ = medication_code(medication_concept(order, media), code_tables())
+    return codes
 
 
-def order_label(order: dict[str, Any]) -> str:
-    concept = order.get("medicationCodeableConcept") or {}
-    if concept.get("text"):
-        return str(concept["text"])
-    for coding in concept.get("coding", []):
-        if coding.get("display") or coding.get("code"):
-            return str(coding.get("display") or coding.get("code"))
-    return "a medicine without a code"
+def order_label(order: dict[str, Any], media: dict[str, dict[str, Any]]) -> str:
+    label = concept_label(medication_concept(order, media))
+    return "a medicine without a code" if label == "(no code)" else label
 
 
 def latest_labs(observations: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -134,9 +160,13 @@ def latest_labs(observations: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for obs in observations:
         if obs.get("status") not in ("final", "amended", "corrected"):
             continue
-        analyte = next((loinc[c] for s, c in _codings(obs.get("code")) if s == LOINC and c in loinc), None)
-        quantity = obs.get("valueQuantity") or {}
-        when = parse_fhir_datetime(obs.get("effectiveDateTime") or (obs.get("effectivePeriod") or {}).get("start"))
+        analyte = next((loinc[c] for s, c in codings(obs.get("code")) if s == LOINC and c in loinc), None)
+        quantity = _dict(obs.get("valueQuantity"))
+        if quantity.get("comparator"):
+            continue  # "<0.3" is a bound, not a value: never read as 0.3
+        when = parse_fhir_datetime(obs.get("effectiveDateTime") or _dict(obs.get("effectivePeriod")).get("start"))
+        if when is not None and when > timezone.now() + FUTURE_TOLERANCE:
+            continue
         if analyte is None or when is None or when < oldest or not isinstance(quantity.get("value"), int | float):
             continue
         unit = str(quantity.get("code") if quantity.get("system") == UCUM else quantity.get("unit") or "")
@@ -151,3 +181,21 @@ def latest_labs(observations: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if analyte not in best or when > best[analyte][0]:
             best[analyte] = (when, {"analyte": analyte, "value": float(quantity["value"]), "unit": unit})
     return [lab for _, lab in sorted(best.values(), key=lambda pair: pair[1]["analyte"])]
+
+
+def prefetch_of(body: dict[str, Any]) -> dict[str, Any]:
+    prefetch = body.get("prefetch", {})
+    if prefetch is None:
+        return {}
+    if not isinstance(prefetch, dict):
+        raise CdsRequestError("prefetch must be a JSON object of prefetch keys to FHIR resources or Bundles.")
+    for key, value in prefetch.items():
+        if value is not None and not (isinstance(value, dict) and isinstance(value.get("resourceType"), str)):
+            raise CdsRequestError(f"prefetch.{key} must be a FHIR resource or Bundle (or null).")
+        if (
+            isinstance(value, dict)
+            and value.get("resourceType") == "Bundle"
+            and not isinstance(value.get("entry", []), list)
+        ):
+            raise CdsRequestError(f"prefetch.{key}.entry must be a list.")
+    return prefetch
