@@ -4,7 +4,8 @@ Each event stores ``seq`` (its place in the chain: 1, 2, 3...) and ``hash`` = SH
 own content), the first event chaining from ``GENESIS``. One row of ``AuditChainHead`` holds the latest seq and
 hash. Appending an event advances the head with one UPDATE that computes the new hash in the database from the
 head's current hash: that UPDATE takes the head row's lock, so concurrent inserts (any worker, any host) queue one
-behind the other until the inserting transaction ends and the chain stays linear. It costs one query per event.
+behind the other until the inserting transaction ends and the chain stays linear. On PostgreSQL the UPDATE and the
+INSERT are one statement; on SQLite two, in one transaction.
 
 ``verify()`` recomputes the chain from the rows and names the first row that does not fit.
 """
@@ -43,6 +44,17 @@ _CREATE_HEAD = (
     "INSERT INTO audit_auditchainhead (id, seq, hash) "
     "SELECT %s, COALESCE(MAX(seq), 0), COALESCE((SELECT hash FROM audit_auditevent WHERE seq IS NOT NULL "
     "ORDER BY seq DESC LIMIT 1), %s) FROM audit_auditevent WHERE true ON CONFLICT (id) DO NOTHING"
+)
+
+
+# On PostgreSQL the head's advance and the insert are one statement (one round trip, atomic on its own): the
+# INSERT reads the advanced head, so it runs after the UPDATE has the head's lock, and takes its id after it.
+INSERTED = ("at", "user", "username", "unit", "patient_public_id", "action", "client_ip", "detail")
+_APPEND_POSTGRESQL = (
+    "WITH head AS (" + _ADVANCE["postgresql"] + ") "
+    "INSERT INTO audit_auditevent (at, user_id, username, unit_id, patient_public_id, action, client_ip, detail, "
+    "seq, hash) SELECT %s::timestamptz, %s::bigint, %s::varchar, %s::bigint, %s::uuid, %s::varchar, %s::inet, "
+    "%s::jsonb, head.seq, head.hash FROM head RETURNING id, seq, hash"
 )
 
 
@@ -112,6 +124,19 @@ def advance(content_digest: str, using: str = "default") -> tuple[int, str]:
             cursor.execute(sql, [content_digest, HEAD_ID])
             row = cursor.fetchone()
     return int(row[0]), str(row[1])
+
+
+def append_postgresql(content_digest: str, values: dict[str, Any], using: str = "default") -> tuple[int, int, str]:
+    """Advance the head and insert the event in one statement: (id, seq, hash)."""
+    params = [content_digest, HEAD_ID, *(values[name] for name in INSERTED)]
+    with connections[using].cursor() as cursor:
+        cursor.execute(_APPEND_POSTGRESQL, params)
+        row = cursor.fetchone()
+        if row is None:  # no head row (see _CREATE_HEAD)
+            cursor.execute(_CREATE_HEAD, [HEAD_ID, GENESIS])
+            cursor.execute(_APPEND_POSTGRESQL, params)
+            row = cursor.fetchone()
+    return int(row[0]), int(row[1]), str(row[2])
 
 
 @dataclass(frozen=True)

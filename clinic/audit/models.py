@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from clinic.audit import chain
@@ -98,9 +98,17 @@ class AuditEvent(models.Model):
             raise AppendOnlyError("Audit events cannot be changed.")
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         self.at = self.at or timezone.now()
-        # One transaction for the head's advance and the insert: the head's row lock is held until it ends.
+        digest = self.content_digest()
+        connection = connections[using]
+        if connection.vendor == "postgresql":  # one statement advances the head and inserts the event
+            fields = [self._meta.get_field(name) for name in chain.INSERTED]
+            values = {f.name: f.get_db_prep_save(getattr(self, f.attname), connection) for f in fields}
+            self.pk, self.seq, self.hash = chain.append_postgresql(digest, values, using)
+            self._state.adding, self._state.db = False, using
+            return
+        # Elsewhere (SQLite) one transaction holds the head's advance and the insert.
         with transaction.atomic(using=using, savepoint=False):
-            self.seq, self.hash = chain.advance(self.content_digest(), using)
+            self.seq, self.hash = chain.advance(digest, using)
             super().save(*args, **kwargs)
 
     def content_digest(self) -> str:
