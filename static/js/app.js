@@ -181,3 +181,40 @@ document.addEventListener("click", (event) => {
     }
   });
 })();
+
+// Nothing lost: typing is autosaved 800 ms after the last keystroke (not only when the field is left), and once
+// more when the page is hidden or left (keepalive fetch, which outlives the page). Back/Forward never shows a
+// page from the browser's memory: a restored page reloads from the server.
+(function keepTyping() {
+  const form = document.getElementById("step-form");
+  if (!form || !form.getAttribute("hx-post")) return;
+  let timer = null;
+  let dirty = false;
+  form.addEventListener("input", (event) => {
+    const field = event.target;
+    if (!field.name || field.type === "search" || field.type === "radio" || field.type === "checkbox") return;
+    dirty = true;
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => form.dispatchEvent(new Event("change", { bubbles: true })), 800);
+  });
+  form.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.elt === form && event.detail.successful) dirty = false;
+  });
+  function saveNow() {
+    if (!dirty) return;
+    dirty = false;
+    window.clearTimeout(timer);
+    const token = form.querySelector("[name=csrfmiddlewaretoken]");
+    fetch(form.getAttribute("hx-post"), {
+      method: "POST",
+      body: new FormData(form),
+      keepalive: true,
+      credentials: "same-origin",
+      headers: token ? { "X-CSRFToken": token.value } : {},
+    }).catch(() => {});
+  }
+  window.addEventListener("pagehide", saveNow);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") saveNow(); });
+})();
+
+window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });

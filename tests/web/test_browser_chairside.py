@@ -288,3 +288,36 @@ def test_medicines_are_found_by_brand_or_generic_name_and_shown_as_chips(
 
     check_page(page, "medicines-phone", [])
     screenshot(page, "medicines-phone")
+
+
+def test_a_value_typed_is_kept_by_a_reload_one_and_a_half_seconds_later(
+    chromium: None, live_server: Any, ward: dict[str, Any], browser: Any
+) -> None:
+    workup = new_workup(ward)
+    page = browser.new_context(viewport=TABLET).new_page()
+    sign_in(page, live_server.url)
+    url = f"{live_server.url}/workups/{workup.public_id}/steps/episode/"
+    page.goto(url)
+    field = page.get_by_label("Episodes in the last 4 weeks")
+    field.click()
+    page.keyboard.type("6")  # typed, never left: no change event from the field itself
+    page.wait_for_timeout(1500)
+    page.reload()
+    assert page.get_by_label("Episodes in the last 4 weeks").input_value() == "6"
+    workup.refresh_from_db()
+    assert workup.drafts["episode"]["episodes_last_4_weeks"] == ["6"]  # kept as typed (the step is not complete)
+
+
+def test_back_and_forward_show_the_saved_answers_not_the_browsers_copy(
+    chromium: None, live_server: Any, ward: dict[str, Any], browser: Any
+) -> None:
+    workup = new_workup(ward, episode={"timing": "after_dialysis", "sites": ["neck"]})
+    page = browser.new_context(viewport=TABLET).new_page()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/workups/{workup.public_id}/steps/redflags/")
+    page.goto(f"{live_server.url}/workups/{workup.public_id}/steps/labs/")
+    workup.answers = {**workup.answers, "redflags": {"fever": True}}  # saved meanwhile, e.g. in another tab
+    workup.save(update_fields=["answers"])
+    page.go_back()
+    page.wait_for_url(re.compile(r"/steps/redflags/$"))
+    assert page.locator("#id_fever_0").is_checked()

@@ -181,7 +181,7 @@ def test_nurse_completes_workup_and_nephrologist_signs(
     # 6. Medicines (pre-filled from the record), 7. review, make the plan, submit.
     page.wait_for_url(re.compile(r"/steps/medications/$"))
     acknowledge_if_asked(page, errors, "08b-emergency")
-    assert page.get_by_label("Baclofen").is_checked()
+    assert page.locator("#med-chips").get_by_text("Baclofen").is_visible()  # a chip, from the record
     check_page(page, "09-step-medications", errors)
     page.get_by_role("button", name="Save and continue").click()
     page.wait_for_url(re.compile(r"/steps/review/$"))
