@@ -202,6 +202,15 @@ class PlanPdf(Staff):
         self.get(f"/workups/{self.rng.choice(self.unit['plans'])}/plan.pdf", "plan_pdf")
 
 
+class SignedPdf(Staff):
+    """A signed plan's PDF (plan or handout, the unit's paper): stored at signing, so serving it is a read."""
+
+    @task
+    def signed_pdf(self) -> None:
+        workup = self.rng.choice(self.unit["signed_pdfs"])
+        self.get(f"/workups/{workup}/plan.pdf?kind={self.rng.choice(['plan', 'handout'])}", "signed_pdf")
+
+
 class ApiEvaluate(FastHttpUser):
     wait_time = constant(0)
 

@@ -28,8 +28,12 @@ def _options(request: HttpRequest, default_paper: str) -> tuple[str, str] | None
 
 def _workup(request: HttpRequest, public_id: str, with_pdfs: bool) -> Workup:
     queryset = Workup.objects.for_user(request.user).select_related("patient__unit", "signed_plan__signed_by")
-    if not with_pdfs:
-        queryset = queryset.defer("signed_plan__plan_pdf", "signed_plan__handout_pdf")
+    # Only the stored PDF the request can use is read from the database (each is ~100 KB).
+    kind = request.GET.get("kind", "plan")
+    unused = ["signed_plan__plan_pdf", "signed_plan__handout_pdf"] if not with_pdfs else []
+    if with_pdfs:
+        unused = ["signed_plan__handout_pdf"] if kind == "plan" else ["signed_plan__plan_pdf"]
+    queryset = queryset.defer(*unused)
     workup = get_object_or_404(queryset, public_id=public_id)
     note_subject(request, workup.patient)
     return workup

@@ -40,13 +40,16 @@ from clinic.engine import CaseError, evaluate, load_knowledge, plan_to_dict
 from clinic.engine.units import to_si
 from clinic.patients.models import LabResult, LabSource, Patient
 from clinic.workups.case import build_case
+from clinic.workups.decisions import decision_items
 from clinic.workups.models import SignedPlan, Status, Workup
+from clinic.workups.services import attach_pdfs
 from clinic.workups.steps import BY_SLUG
 
 BENCH_PASSWORD = "chairside-bench-only"
 LAB_MONTHS = 6
 VARIANTS = 48
 NURSES_PER_UNIT = 4
+SIGNED_PDFS_PER_UNIT = 4  # each is two renders at load time; the journey only reads them
 
 
 def _is_throwaway() -> tuple[bool, str]:
@@ -66,7 +69,7 @@ def _episode(rng: random.Random) -> dict[str, Any]:
     return {
         "timing": "during_dialysis",
         "ongoing": rng.choice(["yes", "no", ""]),
-        "minutes_into_session": str(rng.randint(30, 230)),
+        "minutes_into_session": str(rng.randint(30, 205)),
         "sites": rng.sample(["legs", "arms", "hands", "neck", "back"], rng.randint(1, 2)),
         "kind": rng.choice(["cramp", "cramp", "spasm", "jerks", "twitching"]),
         "severity_0_10": str(rng.randint(2, 9)),
@@ -177,6 +180,23 @@ def answer_variants(count: int, system: str, seed: int) -> list[dict[str, Any]]:
     return variants
 
 
+WEIGHT_KEYS = ("pre_weight_kg", "previous_post_weight_kg", "target_weight_kg", "dry_weight_kg")
+
+
+def fit_weights(answers: dict[str, Any], dry_weight: Decimal | None) -> dict[str, Any]:
+    """The variant's session weights moved to the patient's recorded dry weight (same gains and losses): the
+    engine refuses a target weight far from the record as a probable typo."""
+    dialysis = answers.get("dialysis") or {}
+    target = dialysis.get("target_weight_kg")
+    if dry_weight is None or not isinstance(target, int | float):
+        return answers
+    shift = float(dry_weight) - float(target)
+    moved = {
+        k: round(v + shift, 1) if k in WEIGHT_KEYS and isinstance(v, int | float) else v for k, v in dialysis.items()
+    }
+    return {**answers, "dialysis": moved}
+
+
 class Command(BaseCommand):
     help = "Load the large synthetic dataset for `make bench` into an empty throwaway PostgreSQL database."
 
@@ -258,7 +278,7 @@ class Command(BaseCommand):
             for k in range(count):
                 created = now - dt.timedelta(days=14 * (count - 1 - k) + rng.randint(0, 3), hours=rng.randint(0, 8))
                 nurse = rng.choice(nurse_of[patient.unit_id])
-                answers = rng.choice(variants[system])
+                answers = fit_weights(rng.choice(variants[system]), patient.dry_weight_kg)
                 latest = k == count - 1
                 workup = Workup(
                     patient=patient,
@@ -287,21 +307,28 @@ class Command(BaseCommand):
                 workups.append(workup)
         Workup.objects.bulk_create(workups, batch_size=1000)
         knowledge = load_knowledge()
-        SignedPlan.objects.bulk_create(
-            (
-                SignedPlan(
-                    workup=w,
-                    case_json=w.case_json,
-                    plan_json=w.plan_json,
-                    knowledge_version=knowledge.version,
-                    knowledge_hash=knowledge.content_hash,
-                    signed_by=nephro_of[w.patient.unit_id],
-                    submitted_by=w.submitted_by,
-                )
-                for _, w in signed
-            ),
-            batch_size=1000,
-        )
+        snapshots = [
+            SignedPlan(
+                workup=w,
+                case_json=w.case_json,
+                plan_json=w.plan_json,
+                knowledge_version=knowledge.version,
+                knowledge_hash=knowledge.content_hash,
+                signed_by=nephro_of[w.patient.unit_id],
+                submitted_by=w.submitted_by,
+                decisions={item.code: {"decision": "accepted", "note": ""} for item in decision_items(w.plan_json)},
+            )
+            for _, w in signed
+        ]
+        # Signing renders the PDFs once and stores them (services.sign); do it for the first signed plans of
+        # each unit, for the signed-PDF journey (rendering all of them would take minutes).
+        stored_pdfs: dict[int, list[str]] = {u.pk: [] for u in units}
+        for snapshot in snapshots:
+            unit_pdfs = stored_pdfs[snapshot.workup.patient.unit_id]
+            if len(unit_pdfs) < SIGNED_PDFS_PER_UNIT:
+                attach_pdfs(snapshot.workup, snapshot)
+                unit_pdfs.append(str(snapshot.workup.public_id))
+        SignedPlan.objects.bulk_create(snapshots, batch_size=200)
         token_user = users[0]
         _, token = ApiToken.issue(token_user, name="bench")
         by_unit: dict[int, dict[str, list[str]]] = {u.pk: {"patients": [], "plans": [], "drafts": []} for u in units}
@@ -320,6 +347,7 @@ class Command(BaseCommand):
                     "nurses": [u.username for u in nurse_of[unit.pk]],
                     "nephrologist": nephro_of[unit.pk].username,
                     **by_unit[unit.pk],
+                    "signed_pdfs": stored_pdfs[unit.pk],
                 }
                 for unit in units
             ],
@@ -335,7 +363,7 @@ class Command(BaseCommand):
 
     def _patient(self, rng: random.Random, unit: Unit, i: int, today: dt.date) -> Patient:
         given, sex = GIVEN[i % len(GIVEN)]
-        vintage = rng.uniform(0.1, 15)
+        vintage = rng.uniform(1.0, 15)  # years; >= 1 so the sessions fit the time on dialysis at every workup date
         return Patient(
             unit=unit,
             mrn=f"B{i:06d}",
