@@ -122,7 +122,7 @@ class ImportReport:
             )
         for p in self.patients:
             lines.append("")
-            state = "created" if p.created else "updated" if p.fields_changed else "already up to date"
+            state = "created" if p.created else "updated" if p.fields_changed or p.changes else "already up to date"
             lines.append(f"Patient {p.name} (MRN {p.mrn}): {state}.")
             if p.fields_changed:
                 lines.append("  Changed: " + ", ".join(p.fields_changed) + ".")
