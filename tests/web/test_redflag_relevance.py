@@ -61,3 +61,10 @@ def test_the_step_puts_the_rest_behind_one_tap(client_for: Any, nurse_a: Any, un
     layout = page.context["redflags"]
     assert layout["more_count"] == len(load_knowledge().findings) - sum(len(f) for _, _, f in layout["groups"])
     assert html.count(">None of these</button>") == len(layout["groups"]) + len(layout["more"])
+
+
+def test_step_one_has_back_to_the_patient(client_for: Any, nurse_a: Any, unit_a: Any, make_patient: Any) -> None:
+    pat = make_patient(unit_a)
+    workup = Workup.objects.create(patient=pat, created_by=nurse_a, answers={})
+    html = client_for(nurse_a).get(reverse("workups:step", args=[workup.public_id, "episode"])).content.decode()
+    assert f'href="{reverse("patients:detail", args=[pat.public_id])}">Back</a>' in html
