@@ -23,6 +23,7 @@ from clinic.workups.case import build_case
 from clinic.workups.decisions import decision_items
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
 from clinic.workups.transitions import TABLE, Act
+from tests.web.test_workups import DIALYSIS, EPISODE
 
 pytestmark = pytest.mark.django_db
 
@@ -47,37 +48,9 @@ BLOCKED_BY_EMERGENCY = {Act.MAKE_PLAN, Act.SUBMIT, Act.SIGN}
 # no emergency raised / an emergency raised and not acknowledged / raised and acknowledged
 ACKS = ("none", "pending", "acknowledged")
 
-# Wizard answers as the step forms store them. Chest pain raises an emergency (acute coronary syndrome).
-EPISODE = {
-    "timing": "during_dialysis",
-    "ongoing": "yes",
-    "minutes_into_session": "180",
-    "sites": ["legs"],
-    "kind": "cramp",
-    "severity_0_10": "7",
-    "episodes_last_4_weeks": "6",
-    "duration_weeks": "3",
-}
-DIALYSIS = {
-    "pre_weight_kg": "74",
-    "previous_post_weight_kg": "70.4",
-    "target_weight_kg": "70",
-    "session_minutes": "240",
-    "sessions_per_week": "3",
-    "dialysate_sodium_mmol_l": "138",
-    "sodium_profiling": "no",
-    "dialysate_potassium_mmol_l": "2",
-    "dialysate_calcium_mmol_l": "1.25",
-    "dialysate_magnesium_mmol_l": "0.5",
-    "dialysate_bicarbonate_mmol_l": "35",
-    "buffer": "bicarbonate",
-    "dialysate_temperature_c": "36.5",
-    "blood_flow_ml_min": "350",
-    "dialyser_flux": "high",
-    "missed_or_shortened_sessions_last_month": "0",
-    "dry_weight_kg": "70",
-    "access": "fistula",
-}
+# Wizard answers as the step forms store them (EPISODE, DIALYSIS from test_workups). Chest pain raises an
+# emergency (acute coronary syndrome).
+# The same step answers as the workup tests (one copy of the wizard's stored form data).
 
 
 def answers_for(workup: Workup, emergency: bool) -> dict[str, Any]:
