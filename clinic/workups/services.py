@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -17,24 +18,33 @@ from clinic.audit.models import Action
 from clinic.audit.services import record
 from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict, validate_case
 from clinic.patients.models import Patient
+from clinic.workups import step_data
 from clinic.workups.case import build_case
 from clinic.workups.decisions import DECLINED, missing_decisions
-from clinic.workups.models import Acknowledgement, SignedPlan, Workup
+from clinic.workups.merge import StepMerge, merge_step
+from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
 from clinic.workups.presenters import banner_flags
 from clinic.workups.step_data import record_workup_labs
-from clinic.workups.steps import applicable
+from clinic.workups.steps import BY_SLUG, applicable
 from clinic.workups.transitions import Act, NotAllowed, Transition, check
 
 # NotAllowed is defined beside the transition table; views catch it as services.NotAllowed.
 
 
 class ConflictError(Exception):
-    """Someone else saved this workup since the form was opened."""
+    """Someone else saved this workup since the form was opened and, for a step, changed an answer this save
+    changes too (``merge`` says which, when the page sent the answers it was opened with); ``by`` is who saved."""
 
-    def __init__(self, current: Workup, slug: str) -> None:
+    def __init__(self, current: Workup, slug: str, merge: StepMerge | None = None, by: User | None = None) -> None:
         self.current = current
         self.slug = slug
+        self.merge = merge
+        self.by = by
         super().__init__(f"Workup {current.public_id} changed (now version {current.version}).")
+
+
+class ReturnsToDraft(Exception):
+    """Saving answers would send a plan awaiting review back to draft, and the user has not confirmed that."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +66,38 @@ def _audit(action: str, workup: Workup, user: User, request: Any, workup_id: Any
     )
 
 
-def start_workup(patient: Patient, user: User, request: Any = None) -> Workup:
-    workup = Workup.objects.create(patient=patient, created_by=user, updated_by=user, answers={})
-    record(
-        Action.WORKUP_CREATE,
-        request=request,
-        user=user,
-        unit=patient.unit,
-        patient_public_id=patient.public_id,
-        detail={"workup": str(workup.public_id)},
-    )
+class UnfinishedWorkup(Exception):
+    """The patient already has a workup in draft (unfinished or returned): offer to resume it."""
+
+    def __init__(self, workup: Workup) -> None:
+        self.workup = workup
+        super().__init__(f"Workup {workup.public_id} is unfinished.")
+
+
+def start_workup(patient: Patient, user: User, request: Any = None, *, instead_of: str = "") -> Workup:
+    """A new draft workup, unless the patient has an unfinished one (UnfinishedWorkup, to offer resuming it).
+    ``instead_of`` is the public id of the newest unfinished workup the user was shown and chose not to resume;
+    a second tap of the same choice finds the workup the first tap made and is offered that one. The patient's
+    row is locked first, so two taps at once cannot both make a draft."""
+    with transaction.atomic():
+        Patient.objects.filter(pk=patient.pk).update(mrn=F("mrn"))  # lock (a row lock on PostgreSQL)
+        unfinished = (
+            Workup.objects.filter(patient=patient, status=Status.DRAFT)
+            .select_related("patient__unit", "created_by", "updated_by", "returned_by")
+            .order_by("-updated_at", "-id")
+            .first()
+        )
+        if unfinished is not None and str(unfinished.public_id) != instead_of:
+            raise UnfinishedWorkup(unfinished)
+        workup = Workup.objects.create(patient=patient, created_by=user, updated_by=user, answers={})
+        record(
+            Action.WORKUP_CREATE,
+            request=request,
+            user=user,
+            unit=patient.unit,
+            patient_public_id=patient.public_id,
+            detail={"workup": str(workup.public_id), **({"instead_of": instead_of} if unfinished else {})},
+        )
     return workup
 
 
@@ -96,29 +128,72 @@ def _save_step_state(
     user: User,
     answers: dict[str, Any] | None,
     draft: dict[str, list[str]] | None,
+    edit: StepEdit,
 ) -> Workup:
-    """Store a step's answers (or its unfinished draft) under a per-step optimistic lock."""
+    """Store a step's answers (or its unfinished draft) under a per-step optimistic lock. Answers posted with the
+    page's base are merged with what others saved since (only the same answer changed on both sides conflicts);
+    without a base, any save by another tab or person since is a conflict. Answers for a plan awaiting review send
+    it back to draft, so they are refused (ReturnsToDraft) unless that was confirmed."""
     with transaction.atomic():
         # Take the write lock before reading (a row lock on PostgreSQL, the database lock on SQLite), so two
         # saves of different steps merge instead of one overwriting the other.
         Workup.objects.filter(pk=workup.pk).update(version=F("version"))
         locked = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
         transition = _transition(locked, Act.EDIT if answers is not None else Act.AUTOSAVE, user)
+        if transition.target != locked.status and not edit.confirm_return:
+            raise ReturnsToDraft(f"Saving returns this plan ({locked.get_status_display().lower()}) to draft.")
         meta = locked.step_meta.get(slug, {})
         current = int(meta.get("version", 0))
-        if current != step_version and not (editor and meta.get("editor") == editor):
-            raise ConflictError(locked, slug)
+        others_saved = current != step_version and not (editor and meta.get("editor") == editor)
+        taken: tuple[str, ...] = ()
+        if answers is not None and edit.base is not None:
+            stored = locked.answers.get(slug)
+            bind = partial(step_data.bind_flat, locked, slug)
+            merged = merge_step(
+                BY_SLUG[slug].form_class,
+                edit.base,
+                edit.base if stored is None else stored,
+                answers,
+                bind,
+                edit.resolve,
+            )
+            if merged.answers is None:
+                raise ConflictError(locked, slug, merged, User.objects.filter(pk=meta.get("user")).first())
+            answers, taken = merged.answers, merged.taken
+        elif others_saved:
+            raise ConflictError(locked, slug, None, User.objects.filter(pk=meta.get("user")).first())
         if answers is not None:
             locked.answers = {**locked.answers, slug: answers}
             locked.drafts = {k: v for k, v in locked.drafts.items() if k != slug}
         locked.status = transition.target  # edited answers send a submitted plan back to draft
         if draft is not None:
             locked.drafts = {**locked.drafts, slug: draft}
-        locked.step_meta = {**locked.step_meta, slug: {"version": current + 1, "editor": editor, "user": user.pk}}
+        now = timezone.now()
+        locked.step_meta = {
+            **locked.step_meta,
+            slug: {
+                "version": current + 1,
+                "editor": editor,
+                "user": user.pk,
+                "at": now.isoformat(),
+                "merged": list(taken),
+            },
+        }
         locked.version += 1
         locked.updated_by = user
         locked.save(update_fields=["answers", "drafts", "status", "step_meta", "version", "updated_by", "updated_at"])
     return locked
+
+
+@dataclass(frozen=True)
+class StepEdit:
+    """How a step page saves: the answers it was opened with (``base``, to merge with others' saves), how to
+    settle answers both sides changed (``resolve``: "mine" or "theirs"), and whether the user confirmed that
+    saving returns a submitted plan to draft."""
+
+    base: dict[str, Any] | None = None
+    resolve: str = ""
+    confirm_return: bool = False
 
 
 def save_step(
@@ -129,12 +204,14 @@ def save_step(
     user: User,
     request: Any = None,
     editor: str = "",
+    edit: StepEdit | None = None,
 ) -> Workup:
     with transaction.atomic():
-        fresh = _save_step_state(workup, slug, step_version, editor, user, answers=answers, draft=None)
+        fresh = _save_step_state(workup, slug, step_version, editor, user, answers, None, edit or StepEdit())
         if slug == "labs":
-            record_workup_labs(fresh, answers.get("labs", []), user)
-    _audit(Action.STEP_SAVE, workup, user, request, step=slug)
+            record_workup_labs(fresh, fresh.answers[slug].get("labs", []), user)
+    merged = fresh.step_meta[slug]["merged"]
+    _audit(Action.STEP_SAVE, workup, user, request, step=slug, **({"merged": merged} if merged else {}))
     return fresh
 
 
@@ -144,7 +221,7 @@ def autosave(
     """Keep exactly what was typed (valid or not) so an interruption loses nothing. NUL characters are the one
     exception: nobody types them, and PostgreSQL cannot store them in JSON (a 500 before)."""
     draft = {key.replace("\x00", ""): [value.replace("\x00", "") for value in values] for key, values in raw.items()}
-    return _save_step_state(workup, slug, step_version, editor, user, answers=None, draft=draft)
+    return _save_step_state(workup, slug, step_version, editor, user, None, draft, StepEdit())
 
 
 def preview(workup: Workup, overlay: dict[str, Any] | None = None) -> CarePlan | None:

@@ -56,21 +56,43 @@ def prefill(workup: Workup, slug: str) -> dict[str, Any]:
     return {}
 
 
+def _form_kwargs(workup: Workup) -> dict[str, Any]:
+    patient = workup.patient
+    record = {"dry_weight_kg": float(patient.dry_weight_kg)} if patient.dry_weight_kg is not None else {}
+    return {"unit_system": patient.effective_lab_units(), "record": record}
+
+
+def bind_flat(workup: Workup, slug: str, values: dict[str, Any]) -> StepForm:
+    """The step's form bound to answers per form field (as a merge of two saves makes them), to validate them."""
+    return BY_SLUG[slug].form_class.bound_to(values, **_form_kwargs(workup))
+
+
+def base_answers(workup: Workup, slug: str, form: StepForm) -> dict[str, Any]:
+    """The answers a step page's form was filled from, which its saves merge against: the saved ones, or else
+    the suggestion from the record and the last workup the form shows (when it is a valid step), or else none
+    (the form shows unfinished typing)."""
+    if slug in workup.answers:
+        return dict(workup.answers[slug])
+    if form.is_bound or slug in workup.drafts or not form.initial:
+        return {}
+    suggested = BY_SLUG[slug].form_class.bound_to(form.initial, **_form_kwargs(workup))
+    return suggested.to_answers() if suggested.is_valid() else {}
+
+
 def step_form(workup: Workup, slug: str, data: Any = None) -> StepForm:
     """The step's form: bound to posted ``data``, or unbound showing the draft, the saved answers or what the
     patient record and the last workup suggest, in that order."""
     form_class = BY_SLUG[slug].form_class
-    patient = workup.patient
-    record = {"dry_weight_kg": float(patient.dry_weight_kg)} if patient.dry_weight_kg is not None else {}
+    kwargs = _form_kwargs(workup)
     if data is not None:
-        return form_class(data, unit_system=patient.effective_lab_units(), record=record)
+        return form_class(data, **kwargs)
     if slug in workup.drafts:
         initial = {key: values if len(values) != 1 else values[0] for key, values in workup.drafts[slug].items()}
     elif slug in workup.answers:
         initial = form_class.initial_from(workup.answers[slug])
     else:
         initial = form_class.initial_from(prefill(workup, slug))
-    return form_class(initial=initial, unit_system=patient.effective_lab_units(), record=record)
+    return form_class(initial=initial, **kwargs)
 
 
 def recent_labs(patient: Patient, workup: Workup | None = None) -> dict[str, Any]:

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.patients.models import Patient
-from clinic.workups import presenters, relevance, services, step_data
+from clinic.workups import merge, presenters, relevance, services, step_data
 from clinic.workups.forms import AcknowledgeForm, StepForm
 from clinic.workups.models import Acknowledgement, AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
 
-SKIP_KEYS = {"csrfmiddlewaretoken", "version", "step_version", "editor"}
+SKIP_KEYS = {"csrfmiddlewaretoken", "version", "step_version", "editor", "base", "resolve", "confirm_return"}
 
 
 def _workup_for(request: HttpRequest, public_id: object, *, acknowledgements: bool = True) -> Workup:
@@ -49,6 +49,17 @@ def _raw(request: HttpRequest) -> dict[str, list[str]]:
     return {key: values for key, values in request.POST.lists() if key not in SKIP_KEYS}
 
 
+def _edit(request: HttpRequest, workup: Workup, slug: str) -> services.StepEdit:
+    """The page's part in a step save: the answers it was opened with, a choice settling a conflict, and the
+    confirmation that saving returns a submitted plan to draft."""
+    resolve = request.POST.get("resolve", "")
+    return services.StepEdit(
+        base=merge.read_base(request.POST.get("base", ""), workup.public_id, slug),
+        resolve=resolve if resolve in {"mine", "theirs"} else "",
+        confirm_return=request.POST.get("confirm_return") == "yes",
+    )
+
+
 def _to_step(workup: Workup, slug: str | None) -> HttpResponse:
     return redirect("workups:step", public_id=workup.public_id, slug=slug or "review")
 
@@ -76,6 +87,7 @@ def _step_page(
         "has_draft": slug in workup.drafts,
         "editor_token": uuid.uuid4().hex,
         "step_version": workup.step_version(slug),
+        "base_token": _base_token(request, workup, slug, form),
         **extra,
     }
     if slug == "medications":
@@ -97,6 +109,15 @@ def _step_page(
     return render(request, "workups/step.html", context, status=status)
 
 
+def _base_token(request: HttpRequest, workup: Workup, slug: str, form: StepForm) -> str:
+    """The answers this page's form extends, signed: those it was posted with (a page shown again keeps them,
+    so a conflict stays a conflict), or those it is filled from."""
+    posted = request.POST.get("base", "") if request.method == "POST" else ""
+    if merge.read_base(posted, workup.public_id, slug) is not None:
+        return posted
+    return merge.sign_base(workup.public_id, slug, step_data.base_answers(workup, slug, form))
+
+
 @require_GET
 def resume_view(request: HttpRequest, public_id: str) -> HttpResponse:
     """Back to where the workup was left: the first step not saved yet (or the review)."""
@@ -110,7 +131,12 @@ def resume_view(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def workup_start(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.for_user(request.user).select_related("unit"), public_id=public_id)
-    workup = services.start_workup(patient, request.user, request)
+    try:
+        workup = services.start_workup(patient, request.user, request, instead_of=request.POST.get("instead_of", ""))
+    except services.UnfinishedWorkup as exc:
+        note_subject(request, patient)  # audited as an access to the patient, like the other pages
+        offer = presenters.resume_offer(exc.workup, request.user)
+        return render(request, "workups/start_offer.html", {"patient": patient, "offer": offer})
     return _to_step(workup, STEPS[0].slug)
 
 
@@ -131,35 +157,59 @@ def step_view(request: HttpRequest, public_id: str, slug: str) -> HttpResponse:
 
 
 def _post_step(request: HttpRequest, workup: Workup, slug: str) -> HttpResponse:
-    """Save a step and go on; an invalid form keeps what was typed as a draft and shows the errors; a save over
-    someone else's shows both versions side by side (409)."""
+    """Save a step and go on; an invalid form keeps what was typed as a draft and shows the errors; a plan
+    awaiting review asks first (the typing is kept meanwhile); answers someone else changed too are shown side
+    by side (409)."""
     form = step_data.step_form(workup, slug, request.POST)
-    step_version, editor = _int(request, "step_version"), _editor(request)
     if not form.is_valid():
-        try:
-            workup = services.autosave(workup, slug, _raw(request), step_version, request.user, editor)
-            read_at = workup.step_version(slug)  # this tab's own draft is now the version the answers extend
-        except services.ConflictError as exc:
-            # Someone else saved meanwhile: the page keeps the version the typed answers were read at, so the
-            # corrected resubmission conflicts (and shows both) instead of silently overwriting theirs.
-            workup, read_at = exc.current, step_version
-        return _step_page(request, workup, slug, form, status=400, step_version=read_at)
+        return _keep_typing(request, workup, slug, form, status=400)
     try:
-        workup = services.save_step(workup, slug, form.to_answers(), step_version, request.user, request, editor)
+        step_version, edit = _int(request, "step_version"), _edit(request, workup, slug)
+        answers = form.to_answers()
+        workup = services.save_step(workup, slug, answers, step_version, request.user, request, _editor(request), edit)
+    except services.ReturnsToDraft:
+        return _keep_typing(request, workup, slug, form, status=200, confirm_return=True)
     except services.ConflictError as exc:
-        current = exc.current
-        theirs, mine = current.answers.get(exc.slug, {}), form.to_answers()
-        conflict = {
-            "by": current.updated_by,
-            "at": current.updated_at,
-            "differences": presenters.differences(theirs, mine),
-        }
-        return _step_page(request, current, exc.slug, form, status=409, conflict=conflict)
+        conflict = presenters.conflict_panel(exc, form.to_answers(), request.user)
+        return _step_page(request, exc.current, exc.slug, form, status=409, conflict=conflict)
     except services.NotAllowed as exc:
         messages.error(request, str(exc))
         return redirect("workups:plan", public_id=workup.public_id)
+    if kept := presenters.merged_labels(form, workup.step_meta[slug].get("merged", [])):
+        messages.info(request, f"Also kept, as saved meanwhile in {BY_SLUG[slug].title}: {kept}.")
     following = next_after(workup.answers, slug)
     return _to_step(workup, following.slug if following else None)
+
+
+def _keep_typing(request: HttpRequest, workup: Workup, slug: str, form: StepForm, **extra: Any) -> HttpResponse:
+    """Keep what was typed as the step's draft and show the page again (with its errors or a question)."""
+    step_version = _int(request, "step_version")
+    try:
+        workup = services.autosave(workup, slug, _raw(request), step_version, request.user, _editor(request))
+        read_at = workup.step_version(slug)  # this tab's own draft is now the version the answers extend
+    except services.ConflictError as exc:
+        # Someone else saved meanwhile: the page keeps the version the typed answers were read at, so the
+        # corrected resubmission conflicts (and shows both) instead of silently overwriting theirs.
+        workup, read_at = exc.current, step_version
+    return _step_page(request, workup, slug, form, step_version=read_at, **extra)
+
+
+def _autosave(request: HttpRequest, workup: Workup, slug: str, form: StepForm) -> tuple[Workup, str, Any]:
+    """Save what was typed: the answers if complete (merged with others' saves), else a draft; on a plan
+    awaiting review only a draft. Returns the workup, the state shown and the conflict panel, if any."""
+    step_version, editor, user = _int(request, "step_version"), _editor(request), request.user
+    try:
+        if form.is_valid():
+            edit = _edit(request, workup, slug)
+            try:
+                saved = services.save_step(workup, slug, form.to_answers(), step_version, user, request, editor, edit)
+                return saved, "saved", None
+            except services.ReturnsToDraft:
+                return services.autosave(workup, slug, _raw(request), step_version, user, editor), "held", None
+        return services.autosave(workup, slug, _raw(request), step_version, user, editor), "draft", None
+    except services.ConflictError as exc:
+        mine = form.to_answers() if form.is_valid() else {}
+        return exc.current, "conflict", presenters.conflict_panel(exc, mine, user)
 
 
 @require_POST
@@ -170,28 +220,24 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
     if not workup.is_editable:
         return HttpResponse("This plan is signed; changes are not saved.", status=409)
     form = step_data.step_form(workup, slug, request.POST)
-    step_version, editor, status = _int(request, "step_version"), _editor(request), 200
-    try:
-        if form.is_valid():
-            answers = form.to_answers()
-            workup = services.save_step(workup, slug, answers, step_version, request.user, request, editor)
-            state = "saved"
-        else:
-            workup = services.autosave(workup, slug, _raw(request), step_version, request.user, editor)
-            state = "draft"
-    except services.ConflictError as exc:
-        workup, state, status = exc.current, "conflict", 409
+    workup, state, conflict = _autosave(request, workup, slug, form)
     overlay = {slug: form.to_answers()} if form.is_valid() else None
     context = {
         "workup": workup,
         "step": BY_SLUG[slug],
         "state": state,
+        "conflict": conflict,
         "step_version": workup.step_version(slug),
+        # What this page's form now shows is its base; answers kept from another save are not on it.
+        "base_token": merge.sign_base(workup.public_id, slug, overlay[slug]) if overlay and state == "saved" else "",
+        "kept": presenters.merged_labels(form, workup.step_meta[slug].get("merged", [])) if state == "saved" else "",
         **services.live_red_flags(workup, overlay),
     }
-    response = render(request, "workups/step.html#autosave-response", context, status=status)
-    if status == 409:
+    response = render(request, "workups/step.html#autosave-response", context, status=409 if conflict else 200)
+    if conflict:
         response["HX-Reswap"] = "innerHTML"
+    elif state == "saved" and request.POST.get("resolve") == "theirs":
+        response["HX-Refresh"] = "true"  # the form shows the answers kept from the other save
     return response
 
 

@@ -198,7 +198,8 @@ document.addEventListener("click", (event) => {
     timer = window.setTimeout(() => form.dispatchEvent(new Event("change", { bubbles: true })), 800);
   });
   form.addEventListener("htmx:afterRequest", (event) => {
-    if (event.detail.elt === form && event.detail.successful) dirty = false;
+    const fromForm = event.detail.elt === form || event.detail.elt.matches("button.resolve-conflict");
+    if (fromForm && event.detail.successful) dirty = false;
   });
   function saveNow() {
     if (!dirty) return;

@@ -61,7 +61,7 @@ def test_an_invalid_form_keeps_the_version_it_was_read_at_and_the_fix_conflicts(
             "editor": hidden(page, "editor"),
         },
     )
-    assert fixed.status_code == 409 and "Someone else saved this step" in fixed.content.decode()
+    assert fixed.status_code == 409 and "Not saved: this answer was saved differently" in fixed.content.decode()
     workup.refresh_from_db()
     assert workup.answers["episode"]["severity_0_10"] == 9
 

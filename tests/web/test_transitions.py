@@ -125,7 +125,10 @@ def run(act: Act, workup: Workup, nurse: User, nephro: User) -> None:
     """One action through its service, by the role that may do it (signing and returning: the nephrologist)."""
     version = workup.version
     if act == Act.EDIT:
-        services.save_step(workup, "episode", {**workup.answers["episode"], "severity_0_10": 3}, 0, nurse)
+        confirmed = services.StepEdit(confirm_return=True)  # a plan awaiting review goes back to draft
+        services.save_step(
+            workup, "episode", {**workup.answers["episode"], "severity_0_10": 3}, 0, nurse, edit=confirmed
+        )
     elif act == Act.AUTOSAVE:
         services.autosave(workup, "episode", {"severity_0_10": ["3,5"]}, 0, nurse)
     elif act == Act.ACKNOWLEDGE:

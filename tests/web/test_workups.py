@@ -210,7 +210,11 @@ def test_two_editors_conflict_shows_what_changed_and_overwrites_nothing(
     response = nurse.post(step_url(workup, "episode"), {**EPISODE, "severity_0_10": "4", "step_version": opened_at})
     assert response.status_code == 409
     html = response.content.decode()
-    assert "Someone else saved this step" in html and "severity 0 10" in html
+    panel = html[html.index('class="alert alert-warning conflict-panel') :]
+    panel = panel[: panel.index("</section>")]
+    assert "Not saved: this answer was saved differently" in panel and "by nephro.a" in panel
+    assert 'Severity (0 to 10):</span> <span class="conflict-theirs">9</span> saved by nephro.a' in panel
+    assert '<span class="conflict-mine">4</span> on this page' in panel and "severity_0_10" not in panel
     workup.refresh_from_db()
     assert workup.answers["episode"]["severity_0_10"] == 9
 
@@ -321,7 +325,7 @@ def test_wizard_and_api_give_the_same_plan(nurse: Client, workup: Workup, nurse_
 
 def test_prescription_is_prefilled_from_the_last_workup(nurse: Client, workup: Workup, patient: Patient) -> None:
     complete(nurse, workup)
-    nurse.post(reverse("workups:start", args=[patient.public_id]))
+    nurse.post(reverse("workups:start", args=[patient.public_id]), {"instead_of": str(workup.public_id)})
     second = Workup.objects.exclude(pk=workup.pk).get()
     form = nurse.get(step_url(second, "dialysis")).context["form"]
     assert form.initial["dialysate_magnesium_mmol_l"] == 0.5
