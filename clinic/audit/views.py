@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from clinic.accounts.staff import admin_units
 from clinic.audit.filters import apply_filters
 from clinic.audit.models import Action, AuditEvent
+from clinic.audit.presenters import detail_parts
 from clinic.audit.services import record
 
 PAGE_SIZE = 50
@@ -28,6 +29,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     )
     events, filters, problems = apply_filters(events, request.GET)
     page = Paginator(events.order_by("-at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    for event in page.object_list:
+        event.detail_parts = detail_parts(event.detail)
     record(Action.AUDIT_VIEW, request=request, detail={"filters": [k for k, v in filters.items() if v]})
     return render(
         request, "audit/list.html", {"page": page, "filters": filters, "actions": Action.choices, "problems": problems}

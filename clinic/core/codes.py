@@ -55,9 +55,16 @@ def analyte_name(code: str) -> str:
 
 @cache
 def unit_aliases() -> dict[str, str]:
-    """ASCII spellings of units the knowledge also lists properly ("ug/L" for "µg/L"): accepted, not offered."""
-    units = {unit.unit for analyte in load_knowledge().analytes.values() for unit in analyte.units}
-    return {u: "µ" + u[1:] for u in units if u.startswith("u") and "µ" + u[1:] in units}
+    """Other spellings of one unit that the knowledge lists ("ug/L" for "µg/L", "× ULN" for "x ULN"), mapped to
+    the spelling it lists first: accepted, read as that unit, never offered as a second choice."""
+    first: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    for analyte in load_knowledge().analytes.values():
+        for unit in analyte.units:
+            shown = first.setdefault(normalise_unit(unit.unit), unit.unit)
+            if shown != unit.unit:
+                aliases[unit.unit] = shown
+    return aliases
 
 
 def all_unit_choices() -> list[tuple[str, str]]:

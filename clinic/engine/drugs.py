@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from .contract import DRUGS, HARD_STOP_DRUGS, VERDICTS
 from .derived import Ctx
 from .factors import evaluate_factor
+from .input_names import input_name
 from .knowledge import DrugDef, Knowledge, fmt_number, load_knowledge, normalise_unit
 from .types import Case, DrugVerdict, OrderCheck
 
@@ -79,7 +80,8 @@ def verdict_for(d: DrugDef, c: Ctx) -> DrugVerdict:
         else:
             parts.append("On the medication list.")
     if not_assessed and verdict != "avoid":
-        parts.append("Could be stricter; not assessed: " + ", ".join(not_assessed) + ".")
+        names = ", ".join(input_name(path, c.k) for path in not_assessed)
+        parts.append(f"Could be stricter; not assessed: {names}.")
     return DrugVerdict(
         drug=d.code,
         verdict=verdict,  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from clinic.accounts.models import Unit, User
 from clinic.core import codes
-from clinic.core.fields import UnitChoiceField
+from clinic.core.fields import PlainNumberInput, UnitChoiceField
 from clinic.patients.models import LabResult, Patient, birth_date_problem, normalise_mrn
 
 
@@ -54,7 +54,7 @@ class PatientForm(forms.ModelForm):
             "medications",
             "lab_unit_system",
         ]
-        widgets = {"date_of_birth": DateInput(), "dialysis_started": DateInput()}
+        widgets = {"date_of_birth": DateInput(), "dialysis_started": DateInput(), "dry_weight_kg": PlainNumberInput}
         labels = {"residual_urine_ml_per_day": "Residual urine (mL/day)", "mrn": "Medical record number (MRN)"}
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:

@@ -25,7 +25,7 @@ class Sex(models.TextChoices):
 
 
 class HepaticImpairment(models.TextChoices):
-    NONE = "none", "None"
+    NONE = "none", "No impairment"
     MILD = "mild", "Mild"
     MODERATE = "moderate", "Moderate"
     SEVERE = "severe", "Severe"

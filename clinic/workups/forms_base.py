@@ -10,6 +10,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.http import QueryDict
 
+from clinic.core.fields import PlainNumberInput
 from clinic.engine import CaseError, validate_case
 from clinic.engine.contract import CASE_SCHEMA, SITES
 from clinic.engine.validation import Num
@@ -54,10 +55,14 @@ def number_field(spec: Num) -> forms.Field:
     messages = {"min_value": bounds, "max_value": bounds, "invalid": "Enter a number, for example 12 or 0.5."}
     field: forms.Field
     if spec.integer:
-        field = forms.IntegerField(min_value=int(spec.lo), max_value=int(spec.hi), required=False, label=label)
+        field = forms.IntegerField(
+            min_value=int(spec.lo), max_value=int(spec.hi), required=False, label=label, widget=PlainNumberInput
+        )
         messages["invalid"] = "Enter a whole number."
     else:
-        field = forms.FloatField(min_value=spec.lo, max_value=spec.hi, required=False, label=label)
+        field = forms.FloatField(
+            min_value=spec.lo, max_value=spec.hi, required=False, label=label, widget=PlainNumberInput
+        )
     field.error_messages.update(messages)
     field.widget.attrs.update({"inputmode": "numeric" if spec.integer else "decimal", "step": "any"})
     return field

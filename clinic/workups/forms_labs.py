@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django import forms
 
 from clinic.core import codes
-from clinic.core.fields import UnitChoiceField
+from clinic.core.fields import PlainNumberInput, UnitChoiceField
 from clinic.engine import load_knowledge
 from clinic.engine.contract import LAB_WHEN
 from clinic.engine.validation import DIALYSIS, Bool, Enum, Num
@@ -28,11 +28,11 @@ class LabsForm(StepForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows: list[tuple[str, str]] = []
+        aliases = codes.unit_aliases()
         for code, analyte in load_knowledge().analytes.items():
-            aliases = codes.unit_aliases()
             units = [u for u in dict.fromkeys(u.unit for u in analyte.units) if u not in aliases]
             default_unit = codes.preferred_unit(code, self.unit_system)
-            value = forms.FloatField(required=False, label=analyte.name)
+            value = forms.FloatField(required=False, label=analyte.name, widget=PlainNumberInput)
             value.error_messages["invalid"] = "Enter a number, for example 0.85."
             value.widget.attrs.update({"inputmode": "decimal", "step": "any", "autocomplete": "off"})
             self.fields[f"{code}__value"] = value
@@ -54,7 +54,7 @@ class LabsForm(StepForm):
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
             # a second result of the same test after dialysis (post-HD hypokalaemia), in the row's unit
-            post = forms.FloatField(required=False, label=f"{analyte.name} after dialysis")
+            post = forms.FloatField(required=False, label=f"{analyte.name} after dialysis", widget=PlainNumberInput)
             post.error_messages["invalid"] = "Enter a number, for example 2.5."
             post.widget.attrs.update({"inputmode": "decimal", "step": "any", "autocomplete": "off"})
             self.fields[f"{code}__post_value"] = post

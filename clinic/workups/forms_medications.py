@@ -36,7 +36,7 @@ class MedicationsForm(StepForm):
     hepatic_impairment = forms.ChoiceField(
         choices=[
             ("", "Not recorded"),
-            ("none", "None"),
+            ("none", "No impairment"),
             ("mild", "Mild"),
             ("moderate", "Moderate"),
             ("severe", "Severe"),

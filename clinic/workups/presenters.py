@@ -12,8 +12,10 @@ from typing import Any
 from django import forms
 
 from clinic.core import codes
+from clinic.core.fields import plain_number
 from clinic.engine import CarePlan, load_knowledge
 from clinic.engine.derived import IDWG_BANDS, UF_RATE_BANDS
+from clinic.engine.input_names import input_name
 from clinic.engine.medicine_names import search_medicines
 from clinic.engine.units import UnitError, check_plausible, classify, format_si, from_si, to_si
 from clinic.workups.merge import flat
@@ -124,41 +126,32 @@ def plan_view(plan: Mapping[str, Any], role: str | None) -> dict[str, Any]:
 def missing_groups(items: list[str]) -> list[tuple[str, list[str]]]:
     """Missing inputs grouped for a compact printout: [("Labs", ["Magnesium", ...]), ...]."""
     k = load_knowledge()
-    titles = {
-        "labs": "Labs",
-        "findings": "Red-flag questions",
-        "dialysis": "Dialysis",
-        "vitals": "Vital signs",
-        "patient": "Patient",
-        "episode": "Episode",
-        "medications": "Medicines",
-        "previous_trials": "Medicines",
-    }
     groups: dict[str, list[str]] = {}
     for item in items:
-        section, _, key = item.partition(".")
-        if section == "labs" and key in k.analytes:
-            name = k.analytes[key].name
-        elif section == "findings" and key in k.findings:
-            name = k.findings[key].name
-        elif section == "previous_trials":
-            name = "drug trials already tried"
-        else:
-            name = key.replace("_", " ") or section
-        groups.setdefault(titles.get(section, section.capitalize()), []).append(name)
+        section = item.partition(".")[0]
+        groups.setdefault(MISSING_TITLES.get(section, section.capitalize()), []).append(input_name(item, k))
     return list(groups.items())
 
 
+MISSING_TITLES = {
+    "labs": "Labs",
+    "findings": "Red-flag questions",
+    "dialysis": "Dialysis",
+    "vitals": "Vital signs",
+    "patient": "Patient",
+    "episode": "Episode",
+    "medications": "Medicines",
+    "previous_trials": "Medicines",
+}
+MISSING_PREFIX = MISSING_TITLES | {"labs": "Lab", "findings": "Red-flag question"}
+
+
 def describe_missing(item: str) -> str:
-    section, _, key = item.partition(".")
-    k = load_knowledge()
-    if section == "labs" and key in k.analytes:
-        return f"Lab: {k.analytes[key].name}"
-    if section == "findings" and key in k.findings:
-        return f"Red-flag question: {k.findings[key].name}"
+    """One line of the plan's "what is missing" list, in words: "Dialysis: Dialysate temperature"."""
+    section = item.partition(".")[0]
     if section == "previous_trials":
         return "Medicines: drug trials already tried for the cramps (and how they ended)"
-    return f"{section.capitalize()}: {key.replace('_', ' ')}"
+    return f"{MISSING_PREFIX.get(section, section.capitalize())}: {input_name(item, load_knowledge())}"
 
 
 @dataclass(frozen=True)
@@ -208,19 +201,25 @@ def answer_summary(answers: Mapping[str, Any], unit_system: str) -> list[dict[st
 
 
 def _labelled_answers(form: Any, labs: bool) -> list[tuple[str, str]]:
+    """Each answer given, as (the field's label, the value in words): choice labels, not codes; lists joined;
+    numbers as written (70, not 70.0)."""
     items: list[tuple[str, str]] = []
     for name, field in form.fields.items():
         value = form.cleaned_data.get(name)
         if value in (None, "", [], ()) or (labs and not name.endswith("__value")):
             continue
-        if hasattr(field, "choices") and not isinstance(value, list | float | int):
-            value = dict(field.choices).get(value, value)
-        elif isinstance(value, list) and hasattr(field, "choices"):
-            labels = dict(field.choices)
-            value = ", ".join(str(labels.get(v, v)) for v in value)
+        labels = dict(getattr(field, "choices", None) or [])
+        if isinstance(value, list | tuple):
+            text = ", ".join(str(labels.get(v, v)) for v in value)
+        elif isinstance(value, bool):
+            text = "Yes" if value else "No"
+        elif isinstance(value, float | int):
+            text = str(plain_number(value))
+        else:
+            text = str(labels.get(value, value))
         if labs:
-            value = f"{value:g} {form.cleaned_data[name.removesuffix('__value') + '__unit']}"
-        items.append((str(field.label), str(value)))
+            text = f"{text} {form.cleaned_data[name.removesuffix('__value') + '__unit']}"
+        items.append((str(field.label), text))
     return items
 
 

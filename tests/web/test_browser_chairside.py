@@ -196,7 +196,7 @@ def test_neck_spasm_journey_counts_taps_and_checks_every_step(
     taps.tap(page.get_by_role("button", name="Save and continue"), "save")
 
     page.wait_for_url(re.compile(r"/steps/dialysis/$"))
-    assert page.get_by_label("Target (dry) weight (kg)").input_value() == "70.0"
+    assert page.get_by_label("Target (dry) weight (kg)").input_value() == "70"  # as written, not 70.0
     taps.type(page.get_by_label("Pre-dialysis weight (kg)"), "73", "pre")
     taps.type(page.get_by_label("Previous post-dialysis weight (kg)"), "70.4", "prev")
     taps.type(page.get_by_label("Session length (minutes)"), "240", "minutes")

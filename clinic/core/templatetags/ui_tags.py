@@ -10,6 +10,8 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
+from clinic.core.fields import plain_number
+
 register = template.Library()
 
 BADGES = frozenset({"low", "normal", "high"})
@@ -24,3 +26,9 @@ def _badge_html(badge: str | None) -> SafeString:
 def lab_badge(badge: object) -> SafeString:
     """The low / normal / high badge (markup in ``includes/lab_badge.html``); anything else shows nothing."""
     return _badge_html(badge if badge in BADGES else None)  # type: ignore[arg-type]
+
+
+@register.filter
+def plain(value: object) -> object:
+    """A number as a person writes it (70, not 70.0; 140, not 1.4E+2); anything else unchanged."""
+    return plain_number(value)
