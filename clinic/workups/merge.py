@@ -8,7 +8,7 @@ that side's value. No database access here; the service calls this under its row
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,17 +76,20 @@ def merge_step(
     mine: Mapping[str, Any],
     bind: Callable[[dict[str, Any]], StepForm],
     resolve: str = "",
+    own: Collection[str] = (),
 ) -> StepMerge:
-    """Merge ``mine`` into ``theirs`` relative to ``base``. ``resolve`` ("mine" or "theirs") settles the fields
-    both sides changed; without it they are conflicts. ``bind`` makes the step's form from flat values, to check
-    that a combination taken from both sides is still valid (a contradiction between the two is a conflict too)."""
+    """Merge ``mine`` into ``theirs`` relative to ``base``. ``own`` are the fields whose stored value this same
+    page saved last (its base may not show that save yet, when the save's answer was still on its way): there the
+    page's value wins. ``resolve`` ("mine" or "theirs") settles the fields both sides changed; without it they
+    are conflicts. ``bind`` makes the step's form from flat values, to check that a combination taken from both
+    sides is still valid (a contradiction between the two is a conflict too)."""
     b, t, m = flat(form_class, base), flat(form_class, theirs), flat(form_class, mine)
     merged: dict[str, Any] = {}
     conflicts: list[str] = []
     taken: list[str] = []
     for key in sorted(set(b) | set(t) | set(m)):
         bv, tv, mv = b.get(key), t.get(key), m.get(key)
-        if _same(mv, tv) or _same(tv, bv):
+        if key in own or _same(mv, tv) or _same(tv, bv):
             value = mv
         elif _same(mv, bv) or resolve == "theirs":
             value = tv
@@ -107,3 +110,9 @@ def merge_step(
         changed = {key for key in set(b) | set(t) | set(m) if not _same(t.get(key), m.get(key))}
         return StepMerge(None, tuple(sorted(changed)), tuple(taken), t, m)
     return StepMerge(form.to_answers(), (), tuple(taken), t, m)
+
+
+def changed_fields(form_class: type[StepForm], before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
+    """The form fields whose answer differs between two versions of a step's answers."""
+    b, a = flat(form_class, before), flat(form_class, after)
+    return {key for key in set(b) | set(a) if not _same(b.get(key), a.get(key))}

@@ -21,7 +21,7 @@ from clinic.patients.models import Patient
 from clinic.workups import step_data
 from clinic.workups.case import build_case
 from clinic.workups.decisions import DECLINED, missing_decisions
-from clinic.workups.merge import StepMerge, merge_step
+from clinic.workups.merge import StepMerge, changed_fields, merge_step
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
 from clinic.workups.presenters import banner_flags
 from clinic.workups.step_data import record_workup_labs
@@ -146,16 +146,13 @@ def _save_step_state(
         current = int(meta.get("version", 0))
         others_saved = current != step_version and not (editor and meta.get("editor") == editor)
         taken: tuple[str, ...] = ()
+        form_class, stored = BY_SLUG[slug].form_class, locked.answers.get(slug)
+        written_by = dict(meta.get("by", {}))  # form field -> the tab (editor token) that last changed it
         if answers is not None and edit.base is not None:
-            stored = locked.answers.get(slug)
             bind = partial(step_data.bind_flat, locked, slug)
+            own = {field for field, by in written_by.items() if editor and by == editor}
             merged = merge_step(
-                BY_SLUG[slug].form_class,
-                edit.base,
-                edit.base if stored is None else stored,
-                answers,
-                bind,
-                edit.resolve,
+                form_class, edit.base, edit.base if stored is None else stored, answers, bind, edit.resolve, own
             )
             if merged.answers is None:
                 raise ConflictError(locked, slug, merged, User.objects.filter(pk=meta.get("user")).first())
@@ -163,6 +160,7 @@ def _save_step_state(
         elif others_saved:
             raise ConflictError(locked, slug, None, User.objects.filter(pk=meta.get("user")).first())
         if answers is not None:
+            written_by |= dict.fromkeys(changed_fields(form_class, stored or {}, answers), editor)
             locked.answers = {**locked.answers, slug: answers}
             locked.drafts = {k: v for k, v in locked.drafts.items() if k != slug}
         locked.status = transition.target  # edited answers send a submitted plan back to draft
@@ -177,6 +175,7 @@ def _save_step_state(
                 "user": user.pk,
                 "at": now.isoformat(),
                 "merged": list(taken),
+                "by": written_by,
             },
         }
         locked.version += 1

@@ -197,6 +197,8 @@ document.addEventListener("click", (event) => {
     window.clearTimeout(timer);
     timer = window.setTimeout(() => form.dispatchEvent(new Event("change", { bubbles: true })), 800);
   });
+  // A change autosaves at once; the pending keystroke save would only send the same answers again.
+  form.addEventListener("change", () => window.clearTimeout(timer));
   form.addEventListener("htmx:afterRequest", (event) => {
     const fromForm = event.detail.elt === form || event.detail.elt.matches("button.resolve-conflict");
     if (fromForm && event.detail.successful) dirty = false;

@@ -144,6 +144,19 @@ def test_the_same_answer_changed_in_two_tabs_is_a_readable_conflict(nurse: Clien
     assert workup.answers["dialysis"]["blood_flow_ml_min"] == 300
 
 
+def test_a_tabs_own_saves_still_on_their_way_are_never_a_conflict(nurse: Client, workup: Workup) -> None:
+    """The page's base lags behind its own saves while their answers are on the way (autosaves queued, then
+    "Save and continue" at once): what this tab saved last is its own, not someone else's."""
+    tab = Tab(nurse, workup, "dialysis", DIALYSIS)
+    opened = dict(tab.fields)
+    assert tab.autosave(target_weight_kg="71").status_code == 200
+    assert tab.autosave(target_weight_kg="71.5").status_code == 200
+    tab.fields = dict(opened)  # neither answer has reached the page yet
+    assert tab.save(target_weight_kg="72").status_code == 302
+    workup.refresh_from_db()
+    assert workup.answers["dialysis"]["target_weight_kg"] == 72
+
+
 def test_keeping_the_saved_answer_keeps_this_pages_other_changes(nurse: Client, workup: Workup) -> None:
     first = Tab(nurse, workup, "dialysis", DIALYSIS)
     second = Tab(nurse, workup, "dialysis", DIALYSIS)
