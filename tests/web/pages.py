@@ -264,6 +264,15 @@ def pages(ward: Ward) -> list[Page]:
         Page("print-handout", "nurse", reverse("printing:plan-print", args=[ward.signed.public_id]) + "?kind=handout"),
         Page("print-plan-draft", "nurse", reverse("printing:plan-print", args=[d]) + "?kind=plan"),
         Page("print-handout-draft", "nurse", reverse("printing:plan-print", args=[d]) + "?kind=handout"),
+        Page("start-resume-offer", "nurse", reverse("workups:start", args=[p]), "post"),  # a draft exists
+        Page("step-awaiting-review", "nurse", reverse(step, args=[ward.awaiting.public_id, "dialysis"])),
+        Page(
+            "step-awaiting-review-confirm",
+            "nurse",
+            reverse(step, args=[ward.awaiting.public_id, "vitals"]),
+            "post",
+            (*VITALS.items(), ("step_version", ward.awaiting.step_version("vitals"))),
+        ),
         Page("import-unit", "nurse", reverse("interop:import")),
         Page("import-patient", "nurse", reverse("interop:patient-import", args=[p])),
         Page("audit", "admin", reverse("audit")),

@@ -22,6 +22,7 @@ from clinic.workups import merge
 from clinic.workups.forms import DialysisForm, MedicationsForm, RedFlagForm
 from clinic.workups.models import Status, Workup
 from tests.web.test_workups import DIALYSIS, complete
+from tests.web.visible_text import raw_values, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,9 @@ def panel(html: str) -> str:
 
 
 def text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    shown = visible_text(html)
+    assert raw_values(shown) == [], raw_values(shown)  # no keys, True/False, reprs or 73.0 (tests/web/visible_text)
+    return " ".join(shown.split())
 
 
 @pytest.fixture
@@ -187,6 +190,16 @@ def test_a_conflict_with_someone_else_names_them_and_shows_yes_and_no(
     assert "this answer was saved differently" in shown and "by Ana Silva" in shown
     assert "Seizure: Yes saved by Ana Silva · No on this page" in shown
     assert "another tab" not in shown
+
+
+def test_a_lab_result_conflict_reads_as_the_result_with_its_unit(nurse: Client, workup: Workup) -> None:
+    labs = {"magnesium__value": "1.2", "magnesium__unit": "mg/dL", "magnesium__when": "pre_dialysis"}
+    first, second = Tab(nurse, workup, "labs", labs), Tab(nurse, workup, "labs", labs)
+    assert first.autosave(magnesium__value="1.3").status_code == 200
+    response = second.autosave(magnesium__value="1.4")
+    assert response.status_code == 409
+    shown = text(panel(response.content.decode()))
+    assert "Magnesium: 1.3 mg/dL saved by you, in another tab · 1.4 mg/dL on this page" in shown
 
 
 def test_a_forged_or_borrowed_base_is_ignored_and_the_version_lock_applies(
