@@ -16,6 +16,7 @@ from clinic.audit.services import note_subject, record
 from clinic.patients.models import Patient
 from clinic.workups import merge, presenters, relevance, services, step_data
 from clinic.workups.forms import AcknowledgeForm, StepForm
+from clinic.workups.glance import plan_glance
 from clinic.workups.models import Acknowledgement, AckReason, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
 
@@ -337,6 +338,7 @@ def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         detail={"workup": str(workup.public_id)},
     )
     acknowledgements = Acknowledgement.objects.filter(workup=workup).select_related("user")
+    view = presenters.plan_view(plan, role)
     context = {
         "workup": workup,
         "patient": workup.patient,
@@ -346,7 +348,8 @@ def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         "can_sign": services.can_sign(request.user, workup) and workup.status != Status.SIGNED,
         "can_submit": workup.status == Status.DRAFT,
         "acknowledgements": presenters.titled_acknowledgements(acknowledgements),
-        "view": presenters.plan_view(plan, role),
+        "view": view,
+        "glance": plan_glance(plan, view, role),
     }
     return render(request, "workups/plan.html", context)
 

@@ -77,6 +77,10 @@ def test_post_dialysis_result_and_input_check_in_the_browser(
         "() => document.querySelector('.input-checks').compareDocumentPosition("
         "document.getElementById('flags-heading')) & Node.DOCUMENT_POSITION_FOLLOWING"
     )
+    # an urgent (not emergency) red flag is folded under its title in the section's summary: one tap opens it
+    flags = page.locator('[data-section="flags"] > summary')
+    assert "1 urgent: Hypokalaemia" in flags.inner_text()
+    flags.click()
     assert "(post-dialysis)" in page.locator(".red-flag").filter(has_text="otassium").first.inner_text()
     assert page.locator(".secondary-source").count() > 0
     check_page(page, "engine-inputs-02-plan-input-checks", errors)
