@@ -50,7 +50,7 @@ def plan_glance(plan: Mapping[str, Any], view: Mapping[str, Any], role: str | No
     start, start_title = list(view["start_here"]), view["start_title"]
     if not nurse and flag_lines(view["flags"]):  # the engine's do-now list leads with the red flags; decisions do not
         start = [*flag_lines(view["flags"]), *start]
-        start_title = "Red flags, then prescription and drug decisions"
+        start_title = "Prescription and drug decisions, after the red flags"
     return {
         "start_here": start[:START_MAX],
         "start_title": start_title,
