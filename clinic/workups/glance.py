@@ -143,7 +143,8 @@ def derived_section(view: Mapping[str, Any]) -> Section:
             parts.append(f"{name} not calculated")
         else:
             unit = "%" if d.unit.startswith("%") else d.unit
-            parts.append(f"{name} {d.value:.1f} {unit}" + (f" ({LEVELS[d.level]})" if d.level in LEVELS else ""))
+            value = f"{round(d.value, 1):g}"  # 10.7, and 10 rather than 10.0
+            parts.append(f"{name} {value} {unit}" + (f" ({LEVELS[d.level]})" if d.level in LEVELS else ""))
     labs = view["labs_si"]
     if labs:
         off = sum(1 for lab in labs if lab["badge"] in {"low", "high"})

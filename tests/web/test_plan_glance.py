@@ -18,9 +18,9 @@ from django.utils import timezone
 from clinic.accounts.models import Unit, User
 from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
-from clinic.workups.glance import plan_glance
+from clinic.workups.glance import derived_section, plan_glance
 from clinic.workups.models import Workup
-from clinic.workups.presenters import plan_view
+from clinic.workups.presenters import DerivedValue, plan_view
 from tests.web.cases import simple_case
 
 
@@ -125,3 +125,17 @@ def test_the_plan_page_folds_its_sections_and_the_nurse_sees_the_table_one_tap_a
     # the printed plan is not folded: everything in full
     printed = client_for(nurse_a).get(reverse("printing:plan-print", args=[planned.public_id]) + "?kind=plan")
     assert "<details" not in printed.content.decode()
+
+
+def test_the_calculated_values_summary_writes_numbers_as_people_do() -> None:
+    view = {
+        "derived": [
+            DerivedValue("UF rate", 10.0, "mL/kg/h", "UF rate above 10 mL/kg/h", "warn"),
+            DerivedValue("Weight gain since last session (IDWG)", None, "% of dry weight", None, "missing"),
+        ],
+        "labs_si": [{"badge": "low"}, {"badge": "normal"}, {"badge": None}],
+    }
+    assert (
+        derived_section(view).summary
+        == "UF rate 10 mL/kg/h (raised); IDWG not calculated; 3 lab results, 1 out of range"
+    )
