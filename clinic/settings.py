@@ -127,7 +127,8 @@ LOGOUT_REDIRECT_URL = "login"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 # Sessions live in the database and are read from it on every request, never through a per-process cache: a
 # sign-out, an idle log-off or a deactivation ends the session on every worker and every host at the next request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database sessions; an existing session is saved with one UPDATE statement (clinic/accounts/sessions.py).
+SESSION_ENGINE = "clinic.accounts.sessions"
 
 # Sessions: end after SESSION_IDLE_MINUTES without activity (IdleLogoutMiddleware), and after 12 h regardless.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)

@@ -81,7 +81,8 @@ class User(AbstractUser):
 
     def cached_memberships(self) -> list[Membership]:
         """The user's memberships with their units, loaded once per user object: by the authentication backend's
-        Prefetch on every request (so a revoked membership counts at the next request), or here on first use."""
+        query on every request (clinic/accounts/backends.py: a revoked membership counts at the next request), or here
+        on first use."""
         if not hasattr(self, MEMBERSHIPS_ATTR):
             prefetch_related_objects([self], memberships_prefetch())
         return getattr(self, MEMBERSHIPS_ATTR)
@@ -109,7 +110,11 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} in {self.unit}"
 
 
+def memberships_queryset() -> QuerySet[Membership]:
+    """Memberships with their units, in the order ``User.cached_memberships`` lists them."""
+    return Membership.objects.select_related("unit").order_by("unit__name")  # no join to the user for ordering
+
+
 def memberships_prefetch() -> Prefetch:
     """A user's memberships with their units, for ``prefetch_related`` (see ``User.cached_memberships``)."""
-    queryset = Membership.objects.select_related("unit").order_by("unit__name")  # no join to the user for ordering
-    return Prefetch("memberships", queryset=queryset, to_attr=MEMBERSHIPS_ATTR)
+    return Prefetch("memberships", queryset=memberships_queryset(), to_attr=MEMBERSHIPS_ATTR)

@@ -26,7 +26,7 @@ def record(
     request: HttpRequest | None = None,
     user: Any = None,
     username: str = "",
-    unit: Any = None,
+    unit: Any = None,  # a Unit or its primary key
     patient_public_id: uuid.UUID | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -40,7 +40,7 @@ def record(
         action=action,
         user=user if user is not None and getattr(user, "pk", None) else None,
         username=username.replace("\x00", "")[:150],  # PostgreSQL text cannot hold NUL
-        unit=unit,
+        unit_id=unit if isinstance(unit, int) or unit is None else unit.pk,  # a Unit or its id
         patient_public_id=patient_public_id,
         client_ip=client_ip(request),
         detail=detail or {},

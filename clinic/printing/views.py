@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,11 +12,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
+from clinic.accounts.models import Unit
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.printing.context import KINDS, PAPERS, workup_print_context
 from clinic.printing.pdf import render_snapshot_pdf, stored_pdf
-from clinic.workups.models import SignedPlan, Workup
+from clinic.workups.models import SignedPlan, Status, Workup
 
 
 def _options(request: HttpRequest, default_paper: str) -> tuple[str, str] | None:
@@ -78,19 +80,66 @@ def plan_print(request: HttpRequest, public_id: str) -> HttpResponse:
     return TemplateResponse(request, template, {**context, "for_pdf": False})
 
 
+def _pdf_response(pdf: bytes, kind: str, created_at: dt.datetime, public_id: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    # No name or MRN in the file name: downloads folders are not access-controlled.
+    name = f"chairside-{kind}-{created_at:%Y%m%d}-{str(public_id)[:8]}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _signed_pdf(request: HttpRequest, public_id: str) -> HttpResponse | None:
+    """A signed plan's PDF as stored at signing, with one query: the stored bytes of the kind asked for, read only
+    through a signed workup of one of the user's units, and the few columns the audit event and the file name
+    need (no plan, answers or snapshot JSON is read, nothing is rendered). None when this request is not for a
+    stored PDF (a draft, another paper size, bad options, another unit's or no workup): the full path answers."""
+    kind = request.GET.get("kind", "plan")
+    if kind not in KINDS:
+        return None
+    row = (
+        SignedPlan.objects.filter(
+            workup__public_id=public_id,
+            workup__status=Status.SIGNED,
+            workup__patient__unit_id__in=request.user.unit_ids(),
+        )
+        .values_list(
+            "plan_pdf" if kind == "plan" else "handout_pdf",
+            "pdf_paper",
+            "workup__created_at",
+            "workup__patient__public_id",
+            "workup__patient__unit_id",
+            "workup__patient__unit__locale",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    pdf, stored_paper, created_at, patient_public_id, unit_id, locale = row
+    paper = request.GET.get("paper", Unit(locale=locale).default_paper).lower()
+    if not pdf or paper != stored_paper:
+        return None
+    record(
+        Action.PLAN_PDF,
+        request=request,
+        unit=unit_id,
+        patient_public_id=patient_public_id,
+        detail={"workup": str(public_id), "kind": kind, "paper": paper},
+    )
+    return _pdf_response(bytes(pdf), kind, created_at, public_id)
+
+
 @require_GET
 def plan_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    # A signed plan's PDF was rendered once at signing: serving it is a read.
+    served = _signed_pdf(request, public_id)
+    if served is not None:
+        return served
     printable = _printable(request, public_id, "downloading")
     if isinstance(printable, HttpResponse):
         return printable
     kind, paper, workup, plan, signed = printable
-    # A signed plan's PDF was rendered once at signing: serving it is a read. Drafts (and other paper sizes)
-    # render on demand.
+    # Drafts (and a signed plan on the other paper size) render on demand.
     pdf = stored_pdf(signed, kind, paper) or render_snapshot_pdf(workup, signed, plan, kind, paper)
     _audit(request, Action.PLAN_PDF, workup, kind, paper)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    # No name or MRN in the file name: downloads folders are not access-controlled.
-    name = f"chairside-{kind}-{workup.created_at:%Y%m%d}-{str(workup.public_id)[:8]}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return _pdf_response(pdf, kind, workup.created_at, str(workup.public_id))

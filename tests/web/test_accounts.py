@@ -111,26 +111,24 @@ def test_an_over_long_username_is_a_field_error(nurse_a: User) -> None:
     assert "username" in response.context["form"].errors
 
 
-def test_signed_in_user_and_memberships_load_in_two_flat_queries(
+def test_signed_in_user_and_memberships_load_in_one_flat_query(
     client: Client, nurse_a: User, unit_a: Unit, unit_b: Unit
 ) -> None:
-    """The user and, through a Prefetch, their memberships with units: two queries, however many units."""
+    """The user with their memberships and units: one query per request, however many units."""
 
-    def user_queries() -> tuple[list[str], list[str]]:
+    def user_queries() -> list[str]:
         client.get(reverse("patients:list"))  # the first request stamps the session's activity
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(reverse("patients:list")).status_code == 200
-        sql = [q["sql"] for q in ctx.captured_queries]
-        return [q for q in sql if '"accounts_user"' in q], [q for q in sql if '"accounts_membership"' in q]
+        return [q["sql"] for q in ctx.captured_queries if '"accounts_user"' in q["sql"] or "membership" in q["sql"]]
 
     client.force_login(nurse_a)
-    users, memberships = user_queries()
-    assert len(users) == 1 and len(memberships) == 1, (users, memberships)
-    assert '"accounts_membership"' not in users[0] and '"accounts_user"' not in memberships[0]
+    queries = user_queries()
+    assert len(queries) == 1 and '"accounts_membership"' in queries[0] and '"accounts_user"' in queries[0], queries
     Membership.objects.create(user=nurse_a, unit=unit_b, role="nephrologist")
     for code in ("east", "west"):
         Membership.objects.create(user=nurse_a, unit=Unit.objects.create(code=code, name=code), role="nurse")
-    assert user_queries() == (users, memberships)
+    assert user_queries() == queries
     assert sorted(m.unit.code for m in User.objects.get(pk=nurse_a.pk).cached_memberships()) == sorted(
         [unit_a.code, unit_b.code, "east", "west"]
     )
@@ -155,9 +153,14 @@ def test_membership_changes_and_deactivation_apply_on_the_next_request(
 
 def test_sessions_are_not_read_through_a_per_process_cache() -> None:
     """A cached session outlived its sign-out on every other process (issue 15); see test_sessions_multiprocess."""
-    from django.conf import settings as live
+    from importlib import import_module
 
-    assert live.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    from django.conf import settings as live
+    from django.contrib.sessions.backends import cached_db, db
+
+    store = import_module(live.SESSION_ENGINE).SessionStore
+    assert issubclass(store, db.SessionStore) and not issubclass(store, cached_db.SessionStore)
+    assert live.SESSION_ENGINE in ("django.contrib.sessions.backends.db", "clinic.accounts.sessions")
 
 
 def test_password_spraying_from_one_address_is_throttled(nurse_a: User, settings) -> None:
@@ -187,3 +190,64 @@ def test_failures_below_the_limit_are_cleared_by_a_successful_sign_in_from_the_a
     for number in range(settings.AXES_FAILURE_LIMIT - 1):
         ward.post(reverse("login"), {"username": f"typo.{number}", "password": "wrong"})
     assert ward.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD}).status_code == 302
+
+
+def test_the_user_and_their_memberships_are_read_in_one_query(nurse_a: User, unit_a: Unit, unit_b: Unit) -> None:
+    from clinic.accounts.backends import MembershipsModelBackend
+    from clinic.accounts.models import Role
+
+    Membership.objects.create(user=nurse_a, unit=unit_b, role=Role.NEPHROLOGIST)
+    backend = MembershipsModelBackend()
+    with CaptureQueriesContext(connection) as ctx:
+        user = backend.get_user(nurse_a.pk)
+        assert user is not None and user.pk == nurse_a.pk and user.username == "nurse.a"
+        assert user.unit_ids() == [unit_a.pk, unit_b.pk]  # by unit name, as before
+        assert user.role_in(unit_b) == Role.NEPHROLOGIST and user.primary_role() == Role.NEPHROLOGIST
+        assert all(m.user is user and m.unit.name for m in user.cached_memberships())
+    assert len(ctx.captured_queries) == 1, [q["sql"] for q in ctx.captured_queries]
+    # Without any membership (a superuser working in the admin), the user alone, with no units.
+    admin = User.objects.create_superuser("root", password=PASSWORD)
+    loaded = backend.get_user(admin.pk)
+    assert loaded is not None and loaded.is_superuser and loaded.unit_ids() == []
+    # Revoked and deactivated count at the next read; unknown and malformed ids are no one.
+    Membership.objects.filter(user=nurse_a, unit=unit_b).delete()
+    assert backend.get_user(nurse_a.pk).unit_ids() == [unit_a.pk]
+    User.objects.filter(pk=nurse_a.pk).update(is_active=False)
+    assert backend.get_user(nurse_a.pk) is None
+    assert backend.get_user(10**9) is None and backend.get_user("not a number") is None
+
+
+def test_an_existing_session_is_saved_with_one_update_and_never_brought_back(nurse_a: User) -> None:
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.sessions.backends.base import UpdateError
+    from django.contrib.sessions.models import Session
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store["k"] = 1
+    store.save(must_create=True)
+    key = store.session_key
+    store["k"] = 2
+    with CaptureQueriesContext(connection) as ctx:
+        store.save()
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert len(sql) == 1 and sql[0].startswith('UPDATE "django_session"'), sql
+    assert import_module(settings.SESSION_ENGINE).SessionStore(key)["k"] == 2
+    # Signed out elsewhere (the row deleted): the save fails as Django's does and does not re-create the row.
+    Session.objects.filter(session_key=key).delete()
+    store["k"] = 3
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_a_request_of_a_session_signed_out_elsewhere_does_not_bring_it_back(nurse_a: User) -> None:
+    from django.contrib.sessions.models import Session
+
+    client = Client()
+    client.force_login(nurse_a)
+    assert client.post(reverse("patients:list"), {"q": "x"}).status_code == 200  # an activity: the session is saved
+    Session.objects.all().delete()  # signed out on another worker
+    assert client.post(reverse("patients:list"), {"q": "x"}).status_code == 302
+    assert not Session.objects.exists()

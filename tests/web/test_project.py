@@ -65,7 +65,14 @@ def test_pages_have_exactly_one_h1(
 def test_no_state_in_a_per_process_cache(settings: Any) -> None:
     """Nothing is cached per process: every worker and host must see the same sessions, plans and permissions."""
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.dummy.DummyCache"
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    from importlib import import_module
+
+    from django.contrib.sessions.backends import cached_db, db
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    # Django's database sessions (saved with one UPDATE), never the cached_db engine that subclasses them.
+    assert issubclass(store, db.SessionStore) and not issubclass(store, cached_db.SessionStore)
+    assert store.get_model_class() is db.SessionStore.get_model_class()
     clinic = Path(__file__).resolve().parents[2] / "clinic"
     users = [p for p in clinic.rglob("*.py") if "from django.core.cache import" in p.read_text(encoding="utf-8")]
     assert not users, users

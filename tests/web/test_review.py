@@ -133,6 +133,45 @@ def test_signed_pdf_is_served_as_stored_and_other_papers_render(
     assert AuditEvent.objects.filter(action=Action.PLAN_PDF).count() == 3
 
 
+def test_a_stored_pdf_is_one_scoped_query_audited_without_reading_the_plan(
+    unit_a: Unit,
+    nurse_a: User,
+    nurse_b: User,
+    nephro_a: User,
+    make_patient: Callable[..., Patient],
+    client_for: Callable,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    workup = submitted(make_patient(unit_a), nurse_a)
+    client_for(nephro_a).post(reverse("workups:sign", args=[workup.public_id]), accept_all(workup))
+    snapshot = SignedPlan.objects.get(workup=workup)
+    url = reverse("printing:plan-pdf", args=[workup.public_id])
+    nurse = client_for(nurse_a)
+    nurse.get(reverse("patients:list"))  # the session's first request stamps its activity
+    with CaptureQueriesContext(connection) as ctx:
+        response = nurse.get(url, {"kind": "handout"})
+    assert response.status_code == 200 and response.content == bytes(snapshot.handout_pdf)
+    assert response["Cache-Control"] == "no-store" and response["Content-Type"] == "application/pdf"
+    sql = [q["sql"] for q in ctx.captured_queries]
+    # The session, the user with their memberships, the stored PDF, the audit event (chain head and insert: one
+    # statement on PostgreSQL, two on SQLite). No plan, answers or snapshot JSON and no other PDF is read.
+    assert len(sql) <= 5, sql
+    reads = [q for q in sql if '"workups_signedplan"' in q]
+    assert len(reads) == 1 and "handout_pdf" in reads[0], reads
+    assert not any(column in reads[0] for column in ('"plan_pdf"', "plan_json", "case_json", "answers")), reads[0]
+    event = AuditEvent.objects.filter(action=Action.PLAN_PDF).get()
+    assert (event.user, event.unit_id, event.patient_public_id) == (nurse_a, unit_a.pk, workup.patient.public_id)
+    assert event.detail == {"workup": str(workup.public_id), "kind": "handout", "paper": "a4"}
+    # Another unit's nurse is answered as for a workup that does not exist, and reads nothing.
+    assert client_for(nurse_b).get(url, {"kind": "handout"}).status_code == 404
+    assert AuditEvent.objects.filter(action=Action.PLAN_PDF).count() == 1
+    assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED, user=nurse_b).count() == 1
+    # Bad options are answered as before (by the full path).
+    assert nurse.get(url, {"kind": "nonsense"}).status_code == 400
+
+
 def test_return_to_nurse_with_a_comment_then_resubmit(
     unit_a: Unit, nurse_a: User, nephro_a: User, make_patient: Callable[..., Patient], client_for: Callable
 ) -> None:
