@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -120,6 +120,17 @@ def _locked_update(workup: Workup, expected_version: int, user: User, transition
     return fresh
 
 
+def lock_workup(pk: int) -> Workup:
+    """Read a workup (with its patient and unit) holding its write lock until the transaction ends. On PostgreSQL
+    one statement, ``SELECT ... FOR NO KEY UPDATE`` of the workup's row (the lock an UPDATE takes); SQLite has no
+    row locks, so there an UPDATE that changes nothing takes the database's write lock before the read."""
+    workups = Workup.objects.select_related("patient__unit")
+    if connection.features.has_select_for_no_key_update:
+        return workups.select_for_update(of=("self",), no_key=True).get(pk=pk)
+    Workup.objects.filter(pk=pk).update(version=F("version"))
+    return workups.get(pk=pk)
+
+
 def _save_step_state(
     workup: Workup,
     slug: str,
@@ -133,54 +144,53 @@ def _save_step_state(
     """Store a step's answers (or its unfinished draft) under a per-step optimistic lock. Answers posted with the
     page's base are merged with what others saved since (only the same answer changed on both sides conflicts);
     without a base, any save by another tab or person since is a conflict. Answers for a plan awaiting review send
-    it back to draft, so they are refused (ReturnsToDraft) unless that was confirmed."""
-    with transaction.atomic():
-        # Take the write lock before reading (a row lock on PostgreSQL, the database lock on SQLite), so two
-        # saves of different steps merge instead of one overwriting the other.
-        Workup.objects.filter(pk=workup.pk).update(version=F("version"))
-        locked = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
-        transition = _transition(locked, Act.EDIT if answers is not None else Act.AUTOSAVE, user)
-        if transition.target != locked.status and not edit.confirm_return:
-            raise ReturnsToDraft(f"Saving returns this plan ({locked.get_status_display().lower()}) to draft.")
-        meta = locked.step_meta.get(slug, {})
-        current = int(meta.get("version", 0))
-        others_saved = current != step_version and not (editor and meta.get("editor") == editor)
-        taken: tuple[str, ...] = ()
-        form_class, stored = BY_SLUG[slug].form_class, locked.answers.get(slug)
-        written_by = dict(meta.get("by", {}))  # form field -> the tab (editor token) that last changed it
-        if answers is not None and edit.base is not None:
-            bind = partial(step_data.bind_flat, locked, slug)
-            own = {field for field, by in written_by.items() if editor and by == editor}
-            merged = merge_step(
-                form_class, edit.base, edit.base if stored is None else stored, answers, bind, edit.resolve, own
-            )
-            if merged.answers is None:
-                raise ConflictError(locked, slug, merged, User.objects.filter(pk=meta.get("user")).first())
-            answers, taken = merged.answers, merged.taken
-        elif others_saved:
-            raise ConflictError(locked, slug, None, User.objects.filter(pk=meta.get("user")).first())
-        if answers is not None:
-            written_by |= dict.fromkeys(changed_fields(form_class, stored or {}, answers), editor)
-            locked.answers = {**locked.answers, slug: answers}
-            locked.drafts = {k: v for k, v in locked.drafts.items() if k != slug}
-        locked.status = transition.target  # edited answers send a submitted plan back to draft
-        if draft is not None:
-            locked.drafts = {**locked.drafts, slug: draft}
-        now = timezone.now()
-        locked.step_meta = {
-            **locked.step_meta,
-            slug: {
-                "version": current + 1,
-                "editor": editor,
-                "user": user.pk,
-                "at": now.isoformat(),
-                "merged": list(taken),
-                "by": written_by,
-            },
-        }
-        locked.version += 1
-        locked.updated_by = user
-        locked.save(update_fields=["answers", "drafts", "status", "step_meta", "version", "updated_by", "updated_at"])
+    it back to draft, so they are refused (ReturnsToDraft) unless that was confirmed. Runs in the caller's one
+    transaction (save_step's also records the labs; no savepoint inside it), which holds the workup's lock."""
+    # Take the write lock before reading, so two saves of different steps merge instead of one overwriting
+    # the other.
+    locked = lock_workup(workup.pk)
+    transition = _transition(locked, Act.EDIT if answers is not None else Act.AUTOSAVE, user)
+    if transition.target != locked.status and not edit.confirm_return:
+        raise ReturnsToDraft(f"Saving returns this plan ({locked.get_status_display().lower()}) to draft.")
+    meta = locked.step_meta.get(slug, {})
+    current = int(meta.get("version", 0))
+    others_saved = current != step_version and not (editor and meta.get("editor") == editor)
+    taken: tuple[str, ...] = ()
+    form_class, stored = BY_SLUG[slug].form_class, locked.answers.get(slug)
+    written_by = dict(meta.get("by", {}))  # form field -> the tab (editor token) that last changed it
+    if answers is not None and edit.base is not None:
+        bind = partial(step_data.bind_flat, locked, slug)
+        own = {field for field, by in written_by.items() if editor and by == editor}
+        merged = merge_step(
+            form_class, edit.base, edit.base if stored is None else stored, answers, bind, edit.resolve, own
+        )
+        if merged.answers is None:
+            raise ConflictError(locked, slug, merged, User.objects.filter(pk=meta.get("user")).first())
+        answers, taken = merged.answers, merged.taken
+    elif others_saved:
+        raise ConflictError(locked, slug, None, User.objects.filter(pk=meta.get("user")).first())
+    if answers is not None:
+        written_by |= dict.fromkeys(changed_fields(form_class, stored or {}, answers), editor)
+        locked.answers = {**locked.answers, slug: answers}
+        locked.drafts = {k: v for k, v in locked.drafts.items() if k != slug}
+    locked.status = transition.target  # edited answers send a submitted plan back to draft
+    if draft is not None:
+        locked.drafts = {**locked.drafts, slug: draft}
+    now = timezone.now()
+    locked.step_meta = {
+        **locked.step_meta,
+        slug: {
+            "version": current + 1,
+            "editor": editor,
+            "user": user.pk,
+            "at": now.isoformat(),
+            "merged": list(taken),
+            "by": written_by,
+        },
+    }
+    locked.version += 1
+    locked.updated_by = user
+    locked.save(update_fields=["answers", "drafts", "status", "step_meta", "version", "updated_by", "updated_at"])
     return locked
 
 
@@ -220,7 +230,8 @@ def autosave(
     """Keep exactly what was typed (valid or not) so an interruption loses nothing. NUL characters are the one
     exception: nobody types them, and PostgreSQL cannot store them in JSON (a 500 before)."""
     draft = {key.replace("\x00", ""): [value.replace("\x00", "") for value in values] for key, values in raw.items()}
-    return _save_step_state(workup, slug, step_version, editor, user, None, draft, StepEdit())
+    with transaction.atomic():
+        return _save_step_state(workup, slug, step_version, editor, user, None, draft, StepEdit())
 
 
 def preview(workup: Workup, overlay: dict[str, Any] | None = None) -> CarePlan | None:
@@ -264,8 +275,7 @@ def pending_emergencies(workup: Workup, plan: CarePlan | None = None) -> set[str
 
 def acknowledge(workup: Workup, code: str, reason: str, user: User, request: Any = None) -> Acknowledgement:
     with transaction.atomic():
-        Workup.objects.filter(pk=workup.pk).update(version=F("version"))  # lock: no signing in between
-        locked = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
+        locked = lock_workup(workup.pk)  # no signing in between
         _transition(locked, Act.ACKNOWLEDGE, user)
         ack = Acknowledgement.objects.create(workup=locked, code=code, reason=reason, user=user)
     _audit(Action.RED_FLAG_ACK, workup, user, request, code=code, reason=reason)

@@ -189,3 +189,35 @@ def test_worklist_is_flat(
     make_planned(make_patient(unit_a), nurse_a, 40)  # the nurse's drafts
     bulk_patients(unit_a, 500)
     assert [queries(nephro, url), queries(nurse, url)] == small
+
+
+def test_autosave_is_one_short_transaction(
+    nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
+) -> None:
+    """An htmx autosave of valid answers: the workup is locked and read in one statement on PostgreSQL (SELECT ...
+    FOR NO KEY UPDATE; SQLite, without row locks, takes its write lock with an UPDATE first), saved, and the
+    transaction has no savepoint of its own inside. The session's activity stamp is one UPDATE."""
+    client = client_for(nurse_a)
+    workup = Workup.objects.create(patient=make_patient(unit_a), created_by=nurse_a)
+    url = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "vitals"})
+    vitals = {"sbp_pre_mmhg": "148", "sbp_nadir_mmhg": "112", "heart_rate_bpm": "78", "temperature_c": "36.7"}
+
+    def save(version: int) -> list[str]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post(url, {**vitals, "step_version": version}, headers={"HX-Request": "true"})
+        assert response.status_code == 200 and "Saved" in response.content.decode()
+        return [q["sql"] for q in ctx.captured_queries]
+
+    save(0)
+    sql = save(1)
+    # The test runs inside a transaction, so the save's own transaction shows as one savepoint here (BEGIN and
+    # COMMIT in production): there is no second, nested one.
+    assert sum(q.startswith("SAVEPOINT") for q in sql) == 1, sql
+    locks = [q for q in sql if '"workups_workup"' in q and ("FOR NO KEY UPDATE" in q or q.startswith("UPDATE"))]
+    if connection.vendor == "postgresql":
+        assert len(locks) == 2 and "FOR NO KEY UPDATE" in locks[0], locks  # lock-and-read, then the save
+    # session, user with memberships, the workup; savepoint, lock (+ UPDATE on SQLite), save, release; the audit
+    # event (1 on PostgreSQL, 2 on SQLite); the acknowledgements for the live banner; the session's stamp.
+    assert len(sql) <= (10 if connection.vendor == "postgresql" else 12), sql
+    workup.refresh_from_db()
+    assert workup.answers["vitals"]["sbp_pre_mmhg"] == 148
