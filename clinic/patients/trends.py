@@ -14,6 +14,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from clinic.engine import load_knowledge
+from clinic.engine.knowledge_types import fmt_number
 from clinic.patients.models import LabResult, Patient
 
 WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 340, 130, 44, 10, 14, 26
@@ -74,13 +75,26 @@ def _svg(
             f'<circle cx="{x(t.timestamp()):.1f}" cy="{y(v):.1f}" r="3" fill="#0b4f6c">'
             f"<title>{t:%d %b %Y}: {v:g} {escape(unit)}</title></circle>"
         )
-    parts.append(f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 8}" text-anchor="end" font-size="9">{high:.3g}</text>')
-    parts.append(f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + plot_h}" text-anchor="end" font-size="9">{low:.3g}</text>')
+    # Axis labels name results, never the padded ends of the axes: the lowest and the highest result at their own
+    # height, and the first and the last date under their own points (one of each when they are the same).
+    lowest, highest = min(v for _, v in points), max(v for _, v in points)
+    top, bottom = y(highest), y(lowest)
+    if 0 < bottom - top < 10:  # two labels this close would overlap: set them apart, the ticks stay exact
+        top, bottom = (top + bottom) / 2 - 5, (top + bottom) / 2 + 5
+    labels = [(highest, top), (lowest, bottom)] if highest != lowest else [(lowest, top)]
+    for value, text_y in labels:
+        parts.append(
+            f'<text class="axis-value" x="{PAD_LEFT - 4}" y="{text_y + 3:.1f}" text-anchor="end" font-size="9">'
+            f"{fmt_number(round(value, 2))}</text>"
+            f'<line x1="{PAD_LEFT - 3}" x2="{PAD_LEFT}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#495057"/>'
+        )
     first, last = points[0][0], points[-1][0]
-    parts.append(f'<text x="{PAD_LEFT}" y="{HEIGHT - 8}" font-size="9">{first:%d %b %Y}</text>')
-    parts.append(
-        f'<text x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" text-anchor="end" font-size="9">{last:%d %b %Y}</text>'
-    )
+    dates = [(first, "start"), (last, "end")] if first.date() != last.date() else [(first, "middle")]
+    for when, anchor in dates:
+        parts.append(
+            f'<text class="axis-date" x="{x(when.timestamp()):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" '
+            f'font-size="9">{when:%d %b %Y}</text>'
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every interpolated text is escaped above
 
