@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from clinic.accounts.models import Unit
@@ -77,7 +78,8 @@ def plan_print(request: HttpRequest, public_id: str) -> HttpResponse:
     _audit(request, Action.PLAN_PRINT, workup, kind, paper)
     context = workup_print_context(workup, signed, plan, kind, paper)
     template = "printing/handout.html" if kind == "handout" else "printing/plan.html"
-    return TemplateResponse(request, template, {**context, "for_pdf": False})
+    back_url = reverse("workups:plan", args=[workup.public_id])
+    return TemplateResponse(request, template, {**context, "for_pdf": False, "back_url": back_url})
 
 
 def _pdf_response(pdf: bytes, kind: str, created_at: dt.datetime, public_id: str) -> HttpResponse:

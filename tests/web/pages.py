@@ -98,6 +98,7 @@ class Ward:
     returned: Workup  # returned to the nurse with a comment
     awaiting: Workup  # submitted, on the nephrologist's worklist
     signed: Workup
+    emergency: Workup  # chest pain answered Yes, not acknowledged yet: the step stops on it
 
     def client(self, user: User) -> Client:
         client = Client()
@@ -214,10 +215,16 @@ def build_ward(lab_units: str = LabUnitSystem.SI) -> Ward:
     comment = {"version": returned.version, "comment": "Please re-weigh after the session."}
     _post(nephro_client, reverse("workups:return", args=[returned.public_id]), comment)
     _post(nephro_client, reverse("workups:sign", args=[signed.public_id]), decisions_all_accepted(signed))
+    emergency = Workup.objects.create(
+        patient=patient,
+        created_by=nurse,
+        updated_by=nurse,
+        answers={"episode": {"timing": "during_dialysis", "sites": ["neck"]}, "redflags": {"chest_pain": True}},
+    )
     for workup in (draft, returned, awaiting, signed):
         workup.refresh_from_db()
     assert (returned.status, awaiting.status, signed.status) == (Status.DRAFT, Status.AWAITING_REVIEW, Status.SIGNED)
-    return Ward(unit, nurse, nephro, admin, patient, draft, returned, awaiting, signed)
+    return Ward(unit, nurse, nephro, admin, patient, draft, returned, awaiting, signed, emergency)
 
 
 @dataclass(frozen=True)
@@ -245,6 +252,8 @@ def pages(ward: Ward) -> list[Page]:
             Page(f"step-{slug}", "nurse", reverse(step, args=[d, slug]))
             for slug in ("episode", "redflags", "vitals", "labs", "dialysis", "medications", "review")
         ),
+        Page("step-emergency-stop", "nurse", reverse(step, args=[ward.emergency.public_id, "vitals"])),
+        Page("start-workup-offer", "nurse", reverse("workups:start", args=[p]), "post"),
         Page("plan-nurse", "nurse", reverse("workups:plan", args=[d])),
         Page("plan-nephrologist", "nephro", reverse("workups:plan", args=[d])),
         Page("plan-returned-nurse", "nurse", reverse("workups:plan", args=[ward.returned.public_id])),
