@@ -1,8 +1,8 @@
 """Every page at the chair, in real Chromium, on a 768x1024 tablet and a 390x844 phone: axe-core finds nothing
-serious or critical, every touch target is at least 44 px, nothing is wider than the screen, the text the browser shows (htmx fragments included)
-has no raw values, and a full-page screenshot of each goes to $CHAIRSIDE_SHOTS (default /tmp/shots) to be looked
-at. Also: the step bar is one line on a phone, and the print views have a viewport and Print and Back buttons
-in view (hidden when printed)."""
+serious or critical, every touch target is at least 44 px, nothing is wider than the screen, the text the browser
+shows (htmx fragments included) has no raw values, and a full-page screenshot of each goes to $CHAIRSIDE_SHOTS
+(default /tmp/shots) to be looked at. Also: the step bar is one line on a phone, and the print views have a
+viewport and Print and Back buttons in view (hidden when printed)."""
 
 from __future__ import annotations
 
