@@ -160,7 +160,10 @@ def test_print_view_and_pdf_download_are_audited_and_scoped(
     client = client_for(nurse_a)
     page = client.get(reverse("printing:plan-print", args=[signed_workup.public_id]), {"kind": "plan"})
     html = page.content.decode()
-    assert page.status_code == 200 and "KOWALSKI, Walter" in html and "<nav" not in html and "<button" not in html
+    assert page.status_code == 200 and "KOWALSKI, Walter" in html
+    # No application chrome, only the screen-only Print and Back toolbar (hidden in print, see print.css).
+    assert 'aria-label="Main"' not in html and "Sign out" not in html
+    assert html.count("<button") == 1 and 'class="screen-only print-toolbar"' in html
     response = client.get(
         reverse("printing:plan-pdf", args=[signed_workup.public_id]), {"kind": "handout", "paper": "letter"}
     )
