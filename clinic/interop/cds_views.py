@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic.audit.models import Action
 from clinic.audit.services import record
-from clinic.interop import cds, conf
+from clinic.interop import cds, cds_cards, conf
 from clinic.interop.cds_auth import CdsAuthError, verify_request
 from clinic.interop.fhir_import import parse_fhir_datetime
 from clinic.interop.models import CdsCard, CdsFeedback, Outcome
@@ -208,8 +208,8 @@ def _feedback_row(item: Any, n: int, service_id: str, issuer: str, cards: dict[u
             raise cds.CdsRequestError(f"{where}.overrideReason.userComment must be a string.")
         if "reason" in reason:
             coding = reason["reason"] if isinstance(reason["reason"], dict) else {}
-            offered = cds.override_codes(card.card_key)
-            if coding.get("system") != cds.override_system() or coding.get("code") not in offered:
+            offered = cds_cards.override_codes(card.card_key)
+            if coding.get("system") != cds_cards.override_system() or coding.get("code") not in offered:
                 raise cds.CdsRequestError(
                     f"{where}.overrideReason.reason must be one of the card's overrideReasons "
                     f"({', '.join(sorted(offered)) or 'none offered'})."
