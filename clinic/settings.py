@@ -118,7 +118,7 @@ CHAIRSIDE_PROXY_COUNT = env_int("CHAIRSIDE_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "clinic.core.clientip.client_ip"
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "patients:list"
+LOGIN_REDIRECT_URL = "home"  # by role: the worklist for nurses and nephrologists, the patient list for unit admins
 LOGOUT_REDIRECT_URL = "login"
 
 # No cache. Nothing in Chairside keeps state in Django's cache: a per-process cache (the default LocMemCache) would

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.web.conftest import PASSWORD
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -53,3 +55,14 @@ def serious_axe_violations(page: Any) -> list[str]:
         for v in results.response["violations"]
         if v.get("impact") in {"serious", "critical"}
     ]
+
+
+def sign_in(page: Any, base: str, username: str = "nurse.a", password: str = PASSWORD) -> None:
+    """Sign in through the login form and wait for the page it leads to: the role's home (the worklist for nurses
+    and nephrologists, the patient list for unit admins)."""
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.wait_for_load_state("networkidle")

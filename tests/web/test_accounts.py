@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.accounts.middleware import LAST_SEEN_KEY
-from clinic.accounts.models import Membership, Unit, User
+from clinic.accounts.models import Membership, Role, Unit, User
 from clinic.audit.models import Action, AuditEvent
 from clinic.patients.models import Patient
 from tests.web.conftest import PASSWORD
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def test_login_logout_are_audited(nurse_a: User) -> None:
     client = Client()
     response = client.post(reverse("login"), {"username": "nurse.a", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == reverse("patients:list")
+    assert response.status_code == 302 and response["Location"] == reverse("home")
     assert AuditEvent.objects.filter(action=Action.LOGIN, user=nurse_a).count() == 1
     assert client.post(reverse("logout")).status_code == 302
     assert AuditEvent.objects.filter(action=Action.LOGOUT, user=nurse_a).count() == 1
@@ -82,7 +82,20 @@ def test_htmx_request_without_session_gets_hx_redirect() -> None:
 
 
 def test_login_page_redirects_signed_in_user(nurse_a: User, client_for: Callable[[User], Client]) -> None:
-    assert client_for(nurse_a).get(reverse("login"))["Location"] == reverse("patients:list")
+    assert client_for(nurse_a).get(reverse("login"))["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize(
+    ("role", "home"),
+    [(Role.NEPHROLOGIST, "workups:worklist"), (Role.NURSE, "workups:worklist"), (Role.UNIT_ADMIN, "patients:list")],
+)
+def test_signing_in_lands_on_the_home_of_the_role(unit_a: Unit, role: str, home: str) -> None:
+    """A nephrologist (and a nurse) starts at the worklist after signing in, a unit admin at the patient list."""
+    User.objects.create_user("someone", password=PASSWORD)
+    Membership.objects.create(user=User.objects.get(username="someone"), unit=unit_a, role=role)
+    response = Client().post(reverse("login"), {"username": "someone", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse(home), response.redirect_chain
+    assert response.status_code == 200
 
 
 def test_repeated_failures_lock_the_account_from_that_address(nurse_a: User, settings) -> None:

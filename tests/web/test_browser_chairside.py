@@ -15,9 +15,9 @@ from django.utils import timezone
 from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
 from clinic.patients.models import LabResult, Patient
 from clinic.workups.models import Workup
+from tests.web.browser import PASSWORD, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "browser-test-password"
 TABLET = {"width": 768, "height": 1024}
 PHONE = {"width": 390, "height": 844}
 # Results from the last session (three days ago) and one from long ago that must not be offered as current.
@@ -72,14 +72,6 @@ def ward(transactional_db: None) -> dict[str, Any]:
             taken_at=now - dt.timedelta(days=days),
         )
     return {"patient": patient, "nurse": nurse, "unit": unit}
-
-
-def sign_in(page: Any, base: str, username: str = "nurse.a") -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/patients/$"))
 
 
 def new_workup(ward: dict[str, Any], **answers: Any) -> Workup:
@@ -155,6 +147,8 @@ def test_neck_spasm_journey_counts_taps_and_checks_every_step(
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, live_server.url)
+    assert page.url.endswith("/worklist/")  # a nurse's home: her drafts and the plans returned to her
+    page.goto(f"{live_server.url}/patients/")  # the journey's taps are counted from the patient list
     check_page(page, f"journey-{size}-01-patients", errors)
     taps = Taps(page)
     taps.tap(page.get_by_role("link", name="Kowalski, Walter"), "patient")

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from clinic.workups.models import Workup
-from tests.web.browser import TABLET
-from tests.web.test_browser_workup import check_page, chromium, clinic_data, sign_in  # noqa: F401
+from tests.web.browser import TABLET, sign_in
+from tests.web.test_browser_workup import check_page, chromium, clinic_data  # noqa: F401
 from tests.web.test_workups import DIALYSIS, EPISODE, post_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

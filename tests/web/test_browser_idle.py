@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.web.test_browser_chairside import PASSWORD, chromium, new_workup, sign_in, ward  # noqa: F401 (fixtures)
+from tests.web.browser import PASSWORD, sign_in
+from tests.web.test_browser_chairside import chromium, new_workup, ward  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

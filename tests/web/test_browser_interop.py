@@ -9,8 +9,8 @@ import pytest
 
 from clinic.interop.fhir_import import import_fhir
 from clinic.patients.models import LabResult
-from tests.web.browser import DESKTOP, screenshot, serious_axe_violations
-from tests.web.test_browser_workup import chromium, clinic_data, sign_in  # noqa: F401  (fixtures)
+from tests.web.browser import DESKTOP, screenshot, serious_axe_violations, sign_in
+from tests.web.test_browser_workup import chromium, clinic_data  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -24,11 +24,18 @@ from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.printing.handout import handout_text
 from clinic.workups.models import SignedPlan, Status, Workup
-from tests.web.browser import ARTIFACTS, DESKTOP, require_chromium, screenshot, serious_axe_violations
+from tests.web.browser import (
+    ARTIFACTS,
+    DESKTOP,
+    PASSWORD,
+    require_chromium,
+    screenshot,
+    serious_axe_violations,
+    sign_in,
+)
 from tests.web.cases import simple_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "browser-review-password"
 VITAMIN_E, GABAPENTIN = "pharmacotherapy.vitamin_e", "pharmacotherapy.gabapentin_post_dialysis"
 
 
@@ -79,14 +86,6 @@ def ward(transactional_db: None) -> dict[str, Any]:
     return {"workup": workup, "nurse": nurse, "nephro": nephro}
 
 
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
-
-
 def look(page: Any, name: str, errors: list[str]) -> None:
     page.wait_for_load_state("networkidle")
     screenshot(page, name)
@@ -126,8 +125,7 @@ def test_review_round_trip_declines_gabapentin_and_the_handout_follows(
 
     # The nephrologist finds it on her worklist (home), with the count in the navigation.
     sign_in(nephro, base, "nephro.a")
-    nephro.goto(f"{base}/")
-    nephro.wait_for_url(re.compile(r"/worklist/$"))
+    assert nephro.url.endswith("/worklist/"), nephro.url  # her home after signing in
     assert nephro.get_by_test_id("nav-worklist").inner_text().strip().endswith("1")
     row = nephro.locator(f'#awaiting-table tr[data-workup="{workup.public_id}"]')
     assert "Nowak, Irena" in row.inner_text() and "Amara Okafor" in row.inner_text()

@@ -15,10 +15,9 @@ from django.utils import timezone
 from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
 from clinic.patients.models import LabResult, Patient
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
-from tests.web.browser import DESKTOP, TABLET, require_chromium, screenshot, serious_axe_violations
+from tests.web.browser import DESKTOP, PASSWORD, TABLET, require_chromium, screenshot, serious_axe_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "browser-test-password"
 
 
 @pytest.fixture
@@ -57,14 +56,6 @@ def clinic_data(transactional_db: None) -> dict[str, Any]:
 def chromium() -> Iterator[None]:
     require_chromium()
     yield
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/patients/$"))
 
 
 SMALL_TARGETS_JS = """
@@ -110,6 +101,9 @@ def test_nurse_completes_workup_and_nephrologist_signs(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
     sign_in(page, base, "nurse.a")
+    check_page(page, "00-worklist-nurse", errors)
+    page.get_by_role("link", name="Patients").first.click()
+    page.wait_for_url(re.compile(r"/patients/$"))
     check_page(page, "01-patient-list", errors)
     page.get_by_label("Search by name or MRN").fill("Kowal")
     page.wait_for_timeout(600)

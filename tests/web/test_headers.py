@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from clinic.accounts.models import Membership, Role, Unit, User
 from clinic.api.models import ApiToken
-from tests.web.browser import require_chromium
+from tests.web.browser import require_chromium, sign_in
 from tests.web.cases import typical_case
 from tests.web.conftest import PASSWORD
 from tests.web.routes import named_routes, url_for
@@ -123,11 +123,7 @@ def test_chromium_applies_the_permissions_policy(live_server: Any, browser: Any,
     page = browser.new_context().new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("nurse.x")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/patients/")
+    sign_in(page, live_server.url, "nurse.x")
     supported = set(page.evaluate("document.featurePolicy.features()"))
     assert set(settings.PERMISSIONS_POLICY) <= supported, set(settings.PERMISSIONS_POLICY) - supported
     allowed = set(page.evaluate("document.featurePolicy.allowedFeatures()"))
