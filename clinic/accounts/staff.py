@@ -22,7 +22,7 @@ def admin_units(user: User) -> list[Unit]:
     return [m.unit for m in user.cached_memberships() if m.role == Role.UNIT_ADMIN]
 
 
-def _admin_unit(request: HttpRequest, code: str) -> Unit:
+def admin_unit(request: HttpRequest, code: str) -> Unit:
     unit = next((u for u in admin_units(request.user) if u.code == code), None)
     if unit is None:
         raise Http404("No such unit.")
@@ -70,7 +70,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def staff_add(request: HttpRequest, code: str) -> HttpResponse:
-    unit = _admin_unit(request, code)
+    unit = admin_unit(request, code)
     form = AddStaffForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -102,7 +102,7 @@ def staff_add(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def staff_change(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
-    unit = _admin_unit(request, code)
+    unit = admin_unit(request, code)
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id, unit=unit)
     if request.POST.get("remove"):
         if membership.user == request.user:
@@ -140,7 +140,7 @@ def staff_change(request: HttpRequest, code: str, membership_id: int) -> HttpRes
 
 @require_POST
 def staff_unlock(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
-    unit = _admin_unit(request, code)
+    unit = admin_unit(request, code)
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id, unit=unit)
     reset(username=membership.user.username)
     record(Action.STAFF_CHANGE, request=request, unit=unit, detail={"change": "unlock", "staff": membership.user_id})

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from clinic.accounts.models import Unit
-from clinic.accounts.staff import _admin_unit
+from clinic.accounts.staff import admin_unit
 from clinic.audit.models import Action
 from clinic.audit.services import record
 
@@ -36,7 +36,7 @@ class UnitSettingsForm(forms.ModelForm):
 
 @require_POST
 def unit_settings(request: HttpRequest, code: str) -> HttpResponse:
-    unit = _admin_unit(request, code)
+    unit = admin_unit(request, code)
     form = UnitSettingsForm(request.POST, instance=unit)
     if not form.is_valid():
         for field, errors in form.errors.items():

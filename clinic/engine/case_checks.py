@@ -9,7 +9,17 @@ from typing import Any
 
 from .case_fields import LAB_KEYS
 from .contract import LAB_WHEN
-from .field_checks import NOT_FINITE, _Collector, _finite, _is_number, _join, _short, _suggest, _typename, _unknown_keys
+from .field_checks import (
+    NOT_FINITE,
+    ErrorCollector,
+    comma_list,
+    did_you_mean,
+    is_finite,
+    is_number,
+    short_text,
+    typename,
+    unknown_keys,
+)
 from .knowledge import Knowledge, fmt_number, normalise_unit
 from .types import Lab
 from .units import UnitError, check_plausible, to_si, unit_hint
@@ -21,7 +31,7 @@ _TIMING_LABELS = {
 }
 
 
-def _cross_checks(p: dict[str, Any], e: dict[str, Any], d: dict[str, Any], k: Knowledge, c: _Collector) -> None:
+def cross_checks(p: dict[str, Any], e: dict[str, Any], d: dict[str, Any], k: Knowledge, c: ErrorCollector) -> None:
     """Fields that are each possible but contradict each other: refused, naming the field to correct.
 
     A contradiction would otherwise silently drop part of the plan (the acute step needs "during dialysis").
@@ -98,13 +108,13 @@ def _cross_checks(p: dict[str, Any], e: dict[str, Any], d: dict[str, Any], k: Kn
         )
 
 
-def _lab(entry: object, i: int, k: Knowledge, c: _Collector) -> Lab | None:
+def check_lab(entry: object, i: int, k: Knowledge, c: ErrorCollector) -> Lab | None:
     path = f"labs[{i}]"
     if not isinstance(entry, Mapping):
-        c.add(path, f"each lab must be an object with analyte, value and unit, not {_typename(entry)}")
+        c.add(path, f"each lab must be an object with analyte, value and unit, not {typename(entry)}")
         return None
     before = len(c.errors)
-    _unknown_keys(entry, LAB_KEYS, path, c, "lab field")
+    unknown_keys(entry, LAB_KEYS, path, c, "lab field")
     analyte = entry.get("analyte")
     a = k.analytes.get(analyte) if isinstance(analyte, str) else None
     if analyte is None:
@@ -112,19 +122,19 @@ def _lab(entry: object, i: int, k: Knowledge, c: _Collector) -> Lab | None:
     elif a is None:
         c.add(
             f"{path}.analyte",
-            f"'{_short(analyte)}' is not a lab test Chairside knows"
-            + (_suggest(analyte, list(k.analytes)) if isinstance(analyte, str) else ""),
+            f"'{short_text(analyte)}' is not a lab test Chairside knows"
+            + (did_you_mean(analyte, list(k.analytes)) if isinstance(analyte, str) else ""),
         )
     when = entry.get("when")
     if when is not None and when not in LAB_WHEN:
-        c.add(f"{path}.when", f"'{_short(when)}' is not valid; use one of: {_join(LAB_WHEN)}")
+        c.add(f"{path}.when", f"'{short_text(when)}' is not valid; use one of: {comma_list(LAB_WHEN)}")
     value = entry.get("value")
     if value is None:
         c.add(f"{path}.value", "value is required")
-    elif not _is_number(value):
-        c.add(f"{path}.value", f"value must be a number, not {_typename(value)}")
+    elif not is_number(value):
+        c.add(f"{path}.value", f"value must be a number, not {typename(value)}")
         value = None
-    elif not _finite(value):
+    elif not is_finite(value):
         c.add(f"{path}.value", f"value {NOT_FINITE}")
         value = None
     unit = entry.get("unit")
@@ -134,7 +144,7 @@ def _lab(entry: object, i: int, k: Knowledge, c: _Collector) -> Lab | None:
         else:
             c.add(f"{path}.unit", f"unit is required for {a.short}; use {_units(a)}")
     elif unit is not None and not isinstance(unit, str):
-        c.add(f"{path}.unit", f"unit must be text, not {_typename(unit)}")
+        c.add(f"{path}.unit", f"unit must be text, not {typename(unit)}")
         unit = None
     if a is None or value is None or unit is None or len(c.errors) > before:
         return None

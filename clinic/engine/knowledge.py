@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .knowledge_parse import FILES, _build
+from .knowledge_parse import FILES, build_knowledge
 from .knowledge_types import (
     SECONDARY_MARK,
     ActionDef,
@@ -78,7 +78,7 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
     with _lock:
         cached = _cache.get(key)
         if cached is None:
-            cached = _build(directory)
+            cached = build_knowledge(directory)
             _cache[key] = cached
         return cached
 

@@ -102,7 +102,7 @@ def _evidence(table: Mapping[str, Any], where: str) -> str:
     return str(ev)
 
 
-def _build(directory: Path) -> Knowledge:
+def build_knowledge(directory: Path) -> Knowledge:
     raw: dict[str, dict[str, Any]] = {}
     digest = hashlib.sha256()
     for name in FILES:

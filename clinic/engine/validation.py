@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .case_checks import _cross_checks, _lab
+from .case_checks import check_lab, cross_checks
 from .case_fields import (
     DIALYSIS,
     EPISODE,
@@ -40,7 +40,7 @@ from .case_fields import (
     age_problem,
 )
 from .contract import CASE_SCHEMA
-from .field_checks import _Collector, _section, _short, _typename, _unknown_keys
+from .field_checks import ErrorCollector, check_section, short_text, typename, unknown_keys
 from .knowledge import Knowledge, fmt_number, load_knowledge
 from .medicine_names import match_medicines
 from .readings import WHEN_LABELS
@@ -74,22 +74,22 @@ __all__ = [
 def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
     """Validate ``data`` (parsed JSON) and return a Case; raise CaseError listing every problem."""
     k = knowledge or load_knowledge()
-    c = _Collector()
+    c = ErrorCollector()
     if not isinstance(data, Mapping):
-        raise CaseError([{"field": "case", "message": f"the case must be a JSON object, not {_typename(data)}"}])
+        raise CaseError([{"field": "case", "message": f"the case must be a JSON object, not {typename(data)}"}])
 
     present: set[str] = set()
-    _unknown_keys(data, TOP_KEYS, "", c, "field")
+    unknown_keys(data, TOP_KEYS, "", c, "field")
 
     schema = data.get("schema")
     if schema is None:
         c.add("schema", f'schema is required: use "{CASE_SCHEMA}"')
     elif schema != CASE_SCHEMA:
-        c.add("schema", f"unsupported schema '{_short(schema)}'; this engine reads \"{CASE_SCHEMA}\"")
+        c.add("schema", f"unsupported schema '{short_text(schema)}'; this engine reads \"{CASE_SCHEMA}\"")
 
     patient_specs = dict(PATIENT)
     patient_specs["conditions"] = EnumList("condition", tuple(k.conditions))
-    p = _section(data, "patient", patient_specs, c, present)
+    p = check_section(data, "patient", patient_specs, c, present)
     age = p.get("age_years")
     if age is not None and k.hit("adult_age", age):
         c.add(
@@ -97,41 +97,41 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
             f"Chairside's rules are for adults on haemodialysis; age {fmt_number(age)} is below "
             f"{fmt_number(k.value('adult_age'))}",
         )
-    e = _section(data, "episode", EPISODE, c, present)
-    v = _section(data, "vitals", VITALS, c, present)
-    d = _section(data, "dialysis", DIALYSIS, c, present)
-    _cross_checks(p, e, d, k, c)
+    e = check_section(data, "episode", EPISODE, c, present)
+    v = check_section(data, "vitals", VITALS, c, present)
+    d = check_section(data, "dialysis", DIALYSIS, c, present)
+    cross_checks(p, e, d, k, c)
 
     # findings
     findings: dict[str, bool] = {}
     raw_f = data.get("findings")
     if raw_f is not None:
         if not isinstance(raw_f, Mapping):
-            c.add("findings", f"findings must be an object of yes/no answers, not {_typename(raw_f)}")
+            c.add("findings", f"findings must be an object of yes/no answers, not {typename(raw_f)}")
         else:
             present.add("findings")
-            _unknown_keys(raw_f, list(k.findings), "findings", c, "finding")
+            unknown_keys(raw_f, list(k.findings), "findings", c, "finding")
             for key in k.findings:
                 if key in raw_f and raw_f[key] is not None:
                     val = raw_f[key]
                     if isinstance(val, bool):
                         findings[key] = val
                     else:
-                        c.add(f"findings.{key}", f"answer must be true or false, not {_typename(val)}")
+                        c.add(f"findings.{key}", f"answer must be true or false, not {typename(val)}")
 
     # labs
     labs: list[Lab] = []
     raw_labs = data.get("labs")
     if raw_labs is not None:
         if not isinstance(raw_labs, list | tuple):
-            c.add("labs", f"labs must be a list, not {_typename(raw_labs)}")
+            c.add("labs", f"labs must be a list, not {typename(raw_labs)}")
         elif len(raw_labs) > MAX_LIST:
             c.add("labs", f"too many lab entries (at most {MAX_LIST})")
         else:
             present.add("labs")
             seen: dict[tuple[str, str | None], int] = {}
             for i, entry in enumerate(raw_labs):
-                lab = _lab(entry, i, k, c)
+                lab = check_lab(entry, i, k, c)
                 if lab is None:
                     continue
                 if (lab.analyte, lab.when) in seen:  # a pre- and a post-dialysis value are both valid
@@ -153,7 +153,7 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
     raw_m = data.get("medications")
     if raw_m is not None:
         if not isinstance(raw_m, list | tuple):
-            c.add("medications", f"medications must be a list of names, not {_typename(raw_m)}")
+            c.add("medications", f"medications must be a list of names, not {typename(raw_m)}")
         elif len(raw_m) > MAX_LIST:
             c.add("medications", f"too many medications (at most {MAX_LIST})")
         else:
@@ -161,7 +161,7 @@ def validate_case(data: object, knowledge: Knowledge | None = None) -> Case:
             found: set[str] = set()
             for i, name in enumerate(raw_m):
                 if not isinstance(name, str):
-                    c.add(f"medications[{i}]", f"a medication must be a name, not {_typename(name)}")
+                    c.add(f"medications[{i}]", f"a medication must be a name, not {typename(name)}")
                     continue
                 if not name.strip():
                     c.add(f"medications[{i}]", "a medication name cannot be empty")

@@ -7,7 +7,6 @@ session, so they are exempt from the login wall and from CSRF. Discovery holds n
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,10 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic.audit.models import Action
 from clinic.audit.services import record
-from clinic.interop import cds, cds_cards, conf
+from clinic.interop import cds, conf
 from clinic.interop.cds_auth import CdsAuthError, verify_request
-from clinic.interop.fhir_import import parse_fhir_datetime
-from clinic.interop.models import CdsCard, CdsFeedback, Outcome
+from clinic.interop.cds_feedback import as_uuid, feedback_row
+from clinic.interop.models import CdsCard, CdsFeedback
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -157,9 +156,9 @@ def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
         if not isinstance(items, list) or not items:
             raise cds.CdsRequestError("feedback must be a non-empty array.")
         # The cards the feedback names, fetched in one query rather than one per item.
-        named = {_as_uuid(item.get("card")) for item in items if isinstance(item, dict)} - {None}
+        named = {as_uuid(item.get("card")) for item in items if isinstance(item, dict)} - {None}
         cards = {card.uuid: card for card in CdsCard.objects.filter(uuid__in=named, issuer=issuer)}
-        rows = [_feedback_row(item, n, service_id, issuer, cards) for n, item in enumerate(items)]
+        rows = [feedback_row(item, n, service_id, issuer, cards) for n, item in enumerate(items)]
     except cds.CdsRequestError as exc:
         return _error(exc.status, str(exc))
     CdsFeedback.objects.bulk_create(rows)
@@ -175,63 +174,3 @@ def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
         },
     )
     return JsonResponse({"received": len(rows)})
-
-
-def _feedback_row(item: Any, n: int, service_id: str, issuer: str, cards: dict[uuid.UUID, CdsCard]) -> CdsFeedback:
-    """One feedback item, checked as the specification's feedback rules require: a card this service returned to
-    this client, an outcome, and for an override, a reason the card offered (or none at all)."""
-    where = f"feedback[{n}]"
-    if not isinstance(item, dict) or not isinstance(item.get("card"), str):
-        raise cds.CdsRequestError(f"{where}.card (the card uuid) is required.")
-    card = cards.get(_as_uuid(item["card"]))  # type: ignore[arg-type]
-    if card is None or card.service_id != service_id:
-        raise cds.CdsRequestError(f"{where}.card: this service returned no card {item['card'][:100]} to this client.")
-    outcome = item.get("outcome")
-    if outcome not in Outcome.values:
-        raise cds.CdsRequestError(f"{where}.outcome must be 'accepted' or 'overridden'.")
-    when = parse_fhir_datetime(item.get("outcomeTimestamp"))
-    if when is None:
-        raise cds.CdsRequestError(f"{where}.outcomeTimestamp must be an ISO 8601 date-time.")
-    accepted = item.get("acceptedSuggestions", [])
-    if outcome == Outcome.ACCEPTED and (
-        not isinstance(accepted, list) or not accepted or not all(isinstance(a, dict) and a.get("id") for a in accepted)
-    ):
-        raise cds.CdsRequestError(f"{where}.acceptedSuggestions (each with an id) is required when accepted.")
-    reason = item.get("overrideReason", {})
-    coding: dict[str, Any] = {}
-    if "overrideReason" in item:
-        if outcome != Outcome.OVERRIDDEN:
-            raise cds.CdsRequestError(f"{where}.overrideReason is only for an overridden card.")
-        if not isinstance(reason, dict) or not reason:
-            raise cds.CdsRequestError(f"{where}.overrideReason must be an object with a reason or userComment.")
-        if "userComment" in reason and not isinstance(reason["userComment"], str):
-            raise cds.CdsRequestError(f"{where}.overrideReason.userComment must be a string.")
-        if "reason" in reason:
-            coding = reason["reason"] if isinstance(reason["reason"], dict) else {}
-            offered = cds_cards.override_codes(card.card_key)
-            if coding.get("system") != cds_cards.override_system() or coding.get("code") not in offered:
-                raise cds.CdsRequestError(
-                    f"{where}.overrideReason.reason must be one of the card's overrideReasons "
-                    f"({', '.join(sorted(offered)) or 'none offered'})."
-                )
-        elif not str(reason.get("userComment", "")).strip():
-            raise cds.CdsRequestError(f"{where}.overrideReason must have a reason or a userComment.")
-    return CdsFeedback(
-        card=card,
-        card_uuid=item["card"][:100],
-        service_id=service_id,
-        issuer=issuer[:300],
-        outcome=outcome,
-        accepted_suggestions=[str(a["id"])[:100] for a in accepted] if outcome == Outcome.ACCEPTED else [],
-        override_system=str(coding.get("system", ""))[:300],
-        override_code=str(coding.get("code", ""))[:100],
-        user_comment=str(reason.get("userComment", ""))[:500] if isinstance(reason, dict) else "",
-        outcome_at=when,
-    )
-
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

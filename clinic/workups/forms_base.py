@@ -38,11 +38,11 @@ ENUM_LABELS = {
 }
 
 
-def _bool_to_choice(value: object) -> str:
+def bool_to_choice(value: object) -> str:
     return {True: "yes", False: "no"}.get(value, "")  # type: ignore[call-overload]
 
 
-def _choice_to_bool(value: str) -> bool | None:
+def choice_to_bool(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 

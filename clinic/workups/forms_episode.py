@@ -16,8 +16,8 @@ from clinic.workups.forms_base import (
     TIMING_LABELS,
     ChoiceButtons,
     StepForm,
-    _bool_to_choice,
-    _choice_to_bool,
+    bool_to_choice,
+    choice_to_bool,
     number_field,
     tri_state_field,
 )
@@ -77,7 +77,7 @@ class EpisodeForm(StepForm):
     def to_answers(self) -> dict[str, Any]:
         data = self.cleaned_data
         answers: dict[str, Any] = {"timing": data["timing"]}
-        ongoing = _choice_to_bool(data.get("ongoing", ""))
+        ongoing = choice_to_bool(data.get("ongoing", ""))
         if ongoing is not None:
             answers["ongoing"] = ongoing
         for key in ("minutes_into_session", "hours_after_dialysis", "episodes_last_4_weeks", "duration_weeks"):
@@ -94,7 +94,7 @@ class EpisodeForm(StepForm):
     @classmethod
     def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
         initial = dict(answers)
-        initial["ongoing"] = _bool_to_choice(answers.get("ongoing"))
+        initial["ongoing"] = bool_to_choice(answers.get("ongoing"))
         if answers.get("severity_0_10") is not None:
             initial["severity_0_10"] = str(answers["severity_0_10"])
         return initial
@@ -135,14 +135,14 @@ class RedFlagForm(StepForm):
     def to_answers(self) -> dict[str, Any]:
         answers = {}
         for code in load_knowledge().findings:
-            value = _choice_to_bool(self.cleaned_data.get(code, ""))
+            value = choice_to_bool(self.cleaned_data.get(code, ""))
             if value is not None:
                 answers[code] = value
         return answers
 
     @classmethod
     def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
-        return {code: _bool_to_choice(value) for code, value in answers.items()}
+        return {code: bool_to_choice(value) for code, value in answers.items()}
 
 
 class VitalsForm(StepForm):

@@ -15,8 +15,8 @@ from clinic.workups.forms_base import (
     ENUM_LABELS,
     WHEN_LABELS,
     StepForm,
-    _bool_to_choice,
-    _choice_to_bool,
+    bool_to_choice,
+    choice_to_bool,
     number_field,
     tri_state_field,
 )
@@ -191,7 +191,7 @@ class DialysisForm(StepForm):
         answers: dict[str, Any] = {}
         for key, value in self.cleaned_data.items():
             if key in DIALYSIS and isinstance(DIALYSIS[key], Bool):
-                flag = _choice_to_bool(value)
+                flag = choice_to_bool(value)
                 if flag is not None:
                     answers[key] = flag
             elif value not in (None, ""):
@@ -203,5 +203,5 @@ class DialysisForm(StepForm):
         initial = dict(answers)
         for key, spec in DIALYSIS.items():
             if isinstance(spec, Bool):
-                initial[key] = _bool_to_choice(answers.get(key))
+                initial[key] = bool_to_choice(answers.get(key))
         return initial

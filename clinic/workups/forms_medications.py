@@ -10,8 +10,8 @@ from clinic.core import codes
 from clinic.engine import load_knowledge
 from clinic.workups.forms_base import (
     StepForm,
-    _bool_to_choice,
-    _choice_to_bool,
+    bool_to_choice,
+    choice_to_bool,
     tri_state_field,
 )
 
@@ -67,7 +67,7 @@ class MedicationsForm(StepForm):
         }
         if data.get("failed_trials"):
             answers["failed_trials"] = list(data["failed_trials"])
-        diabetes = _choice_to_bool(data.get("diabetes", ""))
+        diabetes = choice_to_bool(data.get("diabetes", ""))
         if diabetes is not None:
             answers["diabetes"] = diabetes
         if data.get("hepatic_impairment"):
@@ -77,7 +77,7 @@ class MedicationsForm(StepForm):
     @classmethod
     def initial_from(cls, answers: dict[str, Any]) -> dict[str, Any]:
         initial = dict(answers)
-        initial["diabetes"] = _bool_to_choice(answers.get("diabetes"))
+        initial["diabetes"] = bool_to_choice(answers.get("diabetes"))
         initial["other_medications"] = ", ".join(answers.get("other_medications", []))
         return initial
 

@@ -15,7 +15,7 @@ from clinic.audit.services import note_subject, record
 from clinic.printing.context import unit_info
 from clinic.printing.handout import build_handout
 from clinic.workups import presenters, review, services
-from clinic.workups.decisions import decision_items
+from clinic.workups.decisions import Item, decision_items
 from clinic.workups.models import Status, Workup
 
 
@@ -92,6 +92,11 @@ def review_view(request: HttpRequest, public_id: str) -> HttpResponse:
     form = review.DecisionForm(request.POST, items=items)
     if not form.is_valid():
         return render(request, "workups/review.html", _context(workup, form), status=400)
+    return _confirmation(request, workup, form, items)
+
+
+def _confirmation(request: HttpRequest, workup: Workup, form: review.DecisionForm, items: list[Item]) -> HttpResponse:
+    """What will be signed, and the patient's handout as it will print with these decisions."""
     decisions = form.decisions()
     context = {
         **_context(workup, form),

@@ -296,7 +296,7 @@ def revalidate(workup: Workup) -> list[StepProblem]:
         if not form.is_valid():
             problems.append(StepProblem(step.slug, step.title, dict(form.errors)))
     if not problems:
-        problems = _case_problems(workup)
+        problems = case_problems(workup)
     return problems
 
 
@@ -313,7 +313,7 @@ _STEP_OF_SECTION = {
 }
 
 
-def _case_problems(workup: Workup) -> list[StepProblem]:
+def case_problems(workup: Workup) -> list[StepProblem]:
     """Contradictions between steps (or with the patient record) that each step alone cannot see, such as 90
     minutes into a 60-minute session or 3 sessions after 120 months: the engine's message, on the step to fix."""
     try:

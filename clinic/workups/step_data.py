@@ -1,6 +1,7 @@
 """What a wizard step shows and keeps besides its answers: the step's form (the draft, the saved answers or a
 prefill from the record and the last workup), the recent lab results on file, the lab results a workup records
-in the patient's record, and the live UF-rate / weight-gain preview of the dialysis step."""
+in the patient's record, the live UF-rate / weight-gain preview of the dialysis step, and the rest of what a
+step's page shows (step_extras)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from clinic.accounts.models import User
 from clinic.engine import CaseError, evaluate
 from clinic.patients.models import LabResult, LabSource, Patient
+from clinic.workups import presenters, relevance
 from clinic.workups.case import build_case
 from clinic.workups.forms import DialysisForm, StepForm
 from clinic.workups.models import Workup
@@ -155,3 +159,26 @@ def derived_preview(workup: Workup, data: Any, initial: dict[str, Any]) -> dict[
         "idwg_percent": d.idwg_percent,
         "idwg_band": d.idwg_band,
     }
+
+
+def step_extras(workup: Workup, slug: str, form: StepForm) -> dict[str, Any]:
+    """What the step's page shows besides its form: medicine chips, the red-flag questions that apply, the recent
+    labs on file, the live UF-rate and weight preview, the review summary."""
+    extras: dict[str, Any] = {}
+    if slug == "medications":
+        extras["medicine_chips"] = presenters.medicine_chips(form)
+    if slug == "redflags":
+        shown = relevance.shown_findings(workup.answers, workup.patient, workup.created_at.date())
+        extras["redflags"] = presenters.redflag_layout(form, shown)
+    if slug == "labs":
+        recent = recent_labs(workup.patient, workup)
+        extras["lab_rows"] = presenters.lab_rows(form, recent, workup.patient.unit.lab_fresh_days, timezone.now())
+        extras["lab_fresh_days"] = workup.patient.unit.lab_fresh_days
+        extras["lab_rows_fresh"] = sum(1 for row in extras["lab_rows"] if row[5] is not None and not row[6])
+    if slug == "dialysis":
+        derived = derived_preview(workup, form.data if form.is_bound else None, form.initial)
+        extras["derived"] = presenters.derived_values(derived)
+        extras["weight_note"] = presenters.weight_note(workup.patient, form["target_weight_kg"].value())
+    if slug == "review":
+        extras["summary"] = presenters.answer_summary(workup.answers, workup.patient.effective_lab_units())
+    return extras

@@ -8,13 +8,12 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.patients.models import Patient
-from clinic.workups import merge, presenters, relevance, services, step_data
+from clinic.workups import merge, presenters, services, step_data
 from clinic.workups.forms import AcknowledgeForm, StepForm
 from clinic.workups.glance import plan_glance
 from clinic.workups.models import Acknowledgement, AckReason, Status, Workup
@@ -89,24 +88,9 @@ def _step_page(
         "editor_token": uuid.uuid4().hex,
         "step_version": workup.step_version(slug),
         "base_token": _base_token(request, workup, slug, form),
+        **step_data.step_extras(workup, slug, form),
         **extra,
     }
-    if slug == "medications":
-        context["medicine_chips"] = presenters.medicine_chips(form)
-    if slug == "redflags":
-        shown = relevance.shown_findings(workup.answers, workup.patient, workup.created_at.date())
-        context["redflags"] = presenters.redflag_layout(form, shown)
-    if slug == "labs":
-        recent = step_data.recent_labs(workup.patient, workup)
-        context["lab_rows"] = presenters.lab_rows(form, recent, workup.patient.unit.lab_fresh_days, timezone.now())
-        context["lab_fresh_days"] = workup.patient.unit.lab_fresh_days
-        context["lab_rows_fresh"] = sum(1 for row in context["lab_rows"] if row[5] is not None and not row[6])
-    if slug == "dialysis":
-        derived = step_data.derived_preview(workup, form.data if form.is_bound else None, form.initial)
-        context["derived"] = presenters.derived_values(derived)
-        context["weight_note"] = presenters.weight_note(workup.patient, form["target_weight_kg"].value())
-    if slug == "review":
-        context["summary"] = presenters.answer_summary(workup.answers, workup.patient.effective_lab_units())
     return render(request, "workups/step.html", context, status=status)
 
 

@@ -51,7 +51,7 @@ def test_contradiction_between_steps_is_reported_on_the_step_to_fix(
         "dialysis": {"session_minutes": 60},
     }
     workup = Workup.objects.create(patient=patient, created_by=nurse_a, answers=answers)
-    problems = services._case_problems(workup)
+    problems = services.case_problems(workup)
     assert [(p.slug, list(p.errors)) for p in problems] == [("episode", ["episode.minutes_into_session"])]
     assert "60-minute session" in problems[0].title
 
@@ -61,6 +61,6 @@ def test_patient_record_contradiction_is_named(
 ) -> None:
     patient = make_patient(unit_a, sessions_completed=3)  # on dialysis since 2015
     workup = Workup.objects.create(patient=patient, created_by=nurse_a, answers={})
-    problems = services._case_problems(workup)
+    problems = services.case_problems(workup)
     assert len(problems) == 1 and problems[0].title.startswith("Patient record")
     assert "sessions completed" in problems[0].title

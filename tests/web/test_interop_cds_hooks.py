@@ -49,7 +49,7 @@ def _jwk(key: Any, kid: str, alg: str) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def _issuers(settings: Any) -> None:
+def issuers(settings: Any) -> None:
     settings.CDS_HOOKS_ISSUERS = {
         ISSUER: {"jwks": {"keys": [_jwk(EC_KEY, "example-kid", "ES384"), _jwk(RSA_KEY, "rsa-kid", "RS384")]}}
     }
@@ -109,11 +109,11 @@ def _obs(oid: str, loinc: str, value: float, unit: str, days: int = 2) -> dict[s
     }
 
 
-def _searchset(*resources: dict[str, Any]) -> dict[str, Any]:
+def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
 
 
-def _med_request(mid: str, rxcui: str, display: str, status: str = "active") -> dict[str, Any]:
+def med_request(mid: str, rxcui: str, display: str, status: str = "active") -> dict[str, Any]:
     return {
         "resourceType": "MedicationRequest",
         "id": mid,
@@ -209,13 +209,13 @@ def test_discovery_lists_services_with_prefetch_templates() -> None:
 def test_patient_view_cards_follow_the_rules() -> None:
     path = f"/cds-services/{PATIENT_VIEW}"
     body = patient_view_body(
-        observations=_searchset(
+        observations=searchset(
             _obs("k1", "2823-3", 7.1, "mmol/L"),  # emergency hyperkalaemia
             _obs("k0", "2823-3", 4.0, "mmol/L", days=20),  # older, ignored
             _obs("mg", "19123-9", 0.9, "mg/dL"),
             _obs("ck", "2157-6", 900, "U/L"),  # cannot convert: ignored, never guessed
         ),
-        conditions=_searchset(
+        conditions=searchset(
             {
                 "resourceType": "Condition",
                 "id": "c1",
@@ -226,9 +226,9 @@ def test_patient_view_cards_follow_the_rules() -> None:
                 "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
             },
         ),
-        medications=_searchset(
-            _med_request("bac-1", "1292", "baclofen"),
-            _med_request("lis-1", "314076", "lisinopril 10 MG Oral Tablet"),
+        medications=searchset(
+            med_request("bac-1", "1292", "baclofen"),
+            med_request("lis-1", "314076", "lisinopril 10 MG Oral Tablet"),
         ),
     )
     cards = assert_valid_cards(post(path, body))
@@ -289,8 +289,8 @@ def order_select_body(*orders: dict[str, Any], selections: list[str] | None = No
 
 
 def test_order_select_draft_baclofen_gives_one_critical_card() -> None:
-    draft = _med_request("smart-MedicationRequest-103", "1292", "baclofen 10 MG Oral Tablet", status="draft")
-    quinine = _med_request("q-1", "9071", "quinine", status="draft")
+    draft = med_request("smart-MedicationRequest-103", "1292", "baclofen 10 MG Oral Tablet", status="draft")
+    quinine = med_request("q-1", "9071", "quinine", status="draft")
     path = f"/cds-services/{ORDER_SELECT}"
     for _ in range(2):  # never de-duplicated: every order is a new decision
         cards = assert_valid_cards(post(path, order_select_body(draft)))
@@ -305,13 +305,13 @@ def test_order_select_draft_baclofen_gives_one_critical_card() -> None:
 
 
 def test_order_select_unselected_order_gives_no_card_and_an_unmapped_one_says_not_checked() -> None:
-    draft = _med_request(
+    draft = med_request(
         "a", "617993", "Amoxicillin 120 MG/ML / clavulanate potassium 8.58 MG/ML Oral Suspension", status="draft"
     )
     (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", order_select_body(draft)))
     assert card["indicator"] == "info" and card["summary"].startswith("Not checked by Chairside: Amoxicillin")
     assert "did not check it" in card["detail"]
-    baclofen = _med_request("b", "1292", "baclofen", status="draft")
+    baclofen = med_request("b", "1292", "baclofen", status="draft")
     body = order_select_body(draft, baclofen, selections=["MedicationRequest/b"])
     (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", body))
     assert card["summary"].startswith("Baclofen")
@@ -359,7 +359,7 @@ def test_jwt_rs384_accepted_and_replay_refused() -> None:
 
 
 def test_feedback_records_accepted_and_overridden() -> None:
-    draft = _med_request("smart-MedicationRequest-103", "1292", "baclofen", status="draft")
+    draft = med_request("smart-MedicationRequest-103", "1292", "baclofen", status="draft")
     (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", order_select_body(draft)))
     path = f"/cds-services/{ORDER_SELECT}/feedback"
     # Shapes of the specification's feedback examples ("suggestion accepted", "overridden with overrideReason").
@@ -401,7 +401,7 @@ def test_feedback_records_accepted_and_overridden() -> None:
 
 
 def test_feedback_for_many_cards_reads_them_in_one_query() -> None:
-    draft = _med_request("smart-MedicationRequest-103", "1292", "baclofen", status="draft")
+    draft = med_request("smart-MedicationRequest-103", "1292", "baclofen", status="draft")
     (card,) = assert_valid_cards(post(f"/cds-services/{ORDER_SELECT}", order_select_body(draft)))
     item = {"card": card["uuid"].upper(), "outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}
     with CaptureQueriesContext(connection) as ctx:

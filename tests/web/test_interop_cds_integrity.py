@@ -14,15 +14,15 @@ import pytest
 from django.test import Client
 
 from clinic.interop.cds import ORDER_SELECT, PATIENT_VIEW
-from tests.web.test_interop_cds_hooks import (  # noqa: F401  (_issuers: the trusted-issuer fixture)
-    _issuers,
-    _med_request,
-    _searchset,
+from tests.web.test_interop_cds_hooks import (  # noqa: F401  (issuers: the trusted-issuer fixture)
     assert_valid_cards,
+    issuers,
+    med_request,
     order_select_body,
     patient_view_body,
     post,
     received,
+    searchset,
     token,
 )
 
@@ -35,7 +35,7 @@ BACLOFEN = {"coding": [{"system": RXNORM, "code": "1292", "display": "baclofen"}
 
 
 def _by_reference(oid: str, ref: str, **extra: Any) -> dict[str, Any]:
-    order = _med_request(oid, "0", "x", status="draft")
+    order = med_request(oid, "0", "x", status="draft")
     del order["medicationCodeableConcept"]
     return order | {"medicationReference": {"reference": ref}} | extra
 
@@ -54,13 +54,13 @@ def test_order_by_medication_reference_is_checked_like_a_coded_one() -> None:
     # an active order by reference, with the Medication in the prefetch Bundle (patient-view)
     active = _by_reference("a1", "Medication/m8", status="active")
     medication = {"resourceType": "Medication", "id": "m8", "code": BACLOFEN}
-    cards = assert_valid_cards(post(VIEW, patient_view_body(medications=_searchset(active, medication))))
+    cards = assert_valid_cards(post(VIEW, patient_view_body(medications=searchset(active, medication))))
     assert [c["summary"][:8] for c in cards] == ["Baclofen"]
 
 
 def test_repeat_suppression_is_per_user() -> None:
     def view(user: str) -> list[dict[str, Any]]:
-        body = patient_view_body(medications=_searchset(_med_request("m1", "1292", "baclofen")))
+        body = patient_view_body(medications=searchset(med_request("m1", "1292", "baclofen")))
         body["context"]["userId"] = user
         return assert_valid_cards(post(VIEW, body))
 
@@ -70,7 +70,7 @@ def test_repeat_suppression_is_per_user() -> None:
 
 
 def test_a_card_counts_as_shown_only_once_the_ehr_received_it() -> None:
-    body = patient_view_body(medications=_searchset(_med_request("m1", "1292", "baclofen")))
+    body = patient_view_body(medications=searchset(med_request("m1", "1292", "baclofen")))
     lost = Client().post(
         VIEW, json.dumps(body), content_type="application/json", headers={"Authorization": f"Bearer {token(VIEW)}"}
     )
@@ -82,7 +82,7 @@ def test_a_card_counts_as_shown_only_once_the_ehr_received_it() -> None:
 
 
 def test_a_draft_order_without_an_id_never_yields_an_empty_reference() -> None:
-    draft = _med_request("x", "1292", "baclofen", status="draft")
+    draft = med_request("x", "1292", "baclofen", status="draft")
     del draft["id"]
     response = post(ORDER, order_select_body(draft, selections=["MedicationRequest/other"]))
     (card,) = assert_valid_cards(response)
@@ -92,7 +92,7 @@ def test_a_draft_order_without_an_id_never_yields_an_empty_reference() -> None:
 
 
 def _card() -> dict[str, Any]:
-    (card,) = assert_valid_cards(post(ORDER, order_select_body(_med_request("b1", "1292", "baclofen", status="draft"))))
+    (card,) = assert_valid_cards(post(ORDER, order_select_body(med_request("b1", "1292", "baclofen", status="draft"))))
     return card
 
 
@@ -154,8 +154,8 @@ def test_wrongly_typed_resources_inside_the_prefetch_are_never_a_500(element: st
         "valueQuantity": {"value": 7.1, "unit": "mmol/L"},
     }
     obs[element] = value
-    order = _med_request("m", "1292", "baclofen") | {"medicationCodeableConcept": value}
-    body = patient_view_body(observations=_searchset(obs), medications=_searchset(order))
+    order = med_request("m", "1292", "baclofen") | {"medicationCodeableConcept": value}
+    body = patient_view_body(observations=searchset(obs), medications=searchset(order))
     assert post(VIEW, body).status_code in (200, 400)
     draft = order | {"status": "draft"}
     assert post(ORDER, order_select_body(draft)).status_code in (200, 400)
@@ -163,7 +163,7 @@ def test_wrongly_typed_resources_inside_the_prefetch_are_never_a_500(element: st
 
 @pytest.mark.parametrize("selections", [[{}], "MedicationRequest/x", [1]])
 def test_wrongly_typed_selections_are_a_400(selections: Any) -> None:
-    body = order_select_body(_med_request("b1", "1292", "baclofen", status="draft"))
+    body = order_select_body(med_request("b1", "1292", "baclofen", status="draft"))
     body["context"]["selections"] = selections
     response = post(ORDER, body)
     assert response.status_code == 400 and "selections" in response.json()["error"]
@@ -171,13 +171,13 @@ def test_wrongly_typed_selections_are_a_400(selections: Any) -> None:
 
 def test_ehr_free_text_is_escaped_in_card_markdown() -> None:
     name = "Evil ![pixel](https://attacker.example/p.png) [click me](https://attacker.example) <b>x</b> *bold*"
-    draft = _med_request("e1", "999999999", name, status="draft")
+    draft = med_request("e1", "999999999", name, status="draft")
     (card,) = assert_valid_cards(post(ORDER, order_select_body(draft)))
     detail = card["detail"]
     assert "](https://attacker" not in detail and "<b>" not in detail and "*bold*" not in detail
     assert r"\!\[pixel\]\(https\:" in detail
-    active = _med_request("e2", "999999999", name)
-    cards = assert_valid_cards(post(VIEW, patient_view_body(medications=_searchset(active))))
+    active = med_request("e2", "999999999", name)
+    cards = assert_valid_cards(post(VIEW, patient_view_body(medications=searchset(active))))
     assert all("](https://attacker" not in c["detail"] for c in cards)
 
 
@@ -196,6 +196,6 @@ def test_a_body_over_the_limit_gets_the_json_413(settings: Any) -> None:
 
 
 def test_a_brand_name_draft_is_checked_like_its_generic() -> None:
-    draft = _med_request("l1", "105329", "Lioresal 10 mg tablets", status="draft")
+    draft = med_request("l1", "105329", "Lioresal 10 mg tablets", status="draft")
     (card,) = assert_valid_cards(post(ORDER, order_select_body(draft)))
     assert card["indicator"] == "critical" and card["summary"].startswith("Baclofen")

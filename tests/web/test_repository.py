@@ -3,6 +3,7 @@ inside it unchanged with its licence, the documented contract matches the engine
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -194,3 +195,110 @@ def test_clinical_basis_points_only_at_files_that_exist() -> None:
     text = CLINICAL_DOC.read_text(encoding="utf-8")
     paths = set(re.findall(r"`((?:clinic|docs|tests)/[\w./-]+)`", text))
     assert paths and not [p for p in paths if not (REPO / p).exists()]
+
+
+# ------------------------------------------------------------------------------------------------ code shape
+
+VIEW_MAX_LINES = 30
+
+
+def long_functions(source: str, limit: int = VIEW_MAX_LINES) -> list[tuple[str, int]]:
+    """The functions (views and their helpers, methods included) longer than ``limit`` lines, from ``def`` to the
+    last line of the body (decorators not counted)."""
+    return [
+        (node.name, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+def view_modules() -> list[Path]:
+    return sorted(p for p in (REPO / "clinic").rglob("*.py") if p.name == "views.py" or p.name.endswith("_views.py"))
+
+
+def test_views_are_thin() -> None:
+    """Views parse the request, call a service and render: every function in a views module fits in 30 lines."""
+    modules = view_modules()
+    assert len(modules) >= 8, modules
+    too_long = [
+        f"{p.relative_to(REPO)}: {name} ({lines} lines)"
+        for p in modules
+        for name, lines in long_functions(p.read_text(encoding="utf-8"))
+    ]
+    assert not too_long, too_long
+
+
+def test_long_functions_finds_a_long_view() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(VIEW_MAX_LINES))
+    assert long_functions(f"def view(request):\n{body}\n    return x0\n") == [("view", VIEW_MAX_LINES + 2)]
+    assert long_functions("@decorated\ndef view(request):\n    return 1\n") == []
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+
+
+def private_uses(path: Path, source: str, own: set[str]) -> list[str]:
+    """Where a module reaches into another of the project's modules for an underscore-private name: ``from x
+    import _name`` or ``x._name`` with ``x`` an imported project module. ``own`` are the project's module names."""
+    tree = ast.parse(source)
+    package = module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else module_name(path)
+    modules: dict[str, str] = {}  # local name -> project module it stands for
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([node.module] if node.module else [])])
+            for alias in node.names:
+                if f"{base}.{alias.name}" in own:
+                    modules[alias.asname or alias.name] = f"{base}.{alias.name}"
+                elif base in own and alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno}: from {base} import {alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and alias.name in own:
+                    modules[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: {modules[node.value.id]}.{node.attr}")
+    return found
+
+
+def python_files() -> list[Path]:
+    return sorted(p for top in ("clinic", "tests", "bench") for p in (REPO / top).rglob("*.py"))
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    """A name a module marks private (a leading underscore) stays in that module: one that others need is public
+    (or lives where it is used), so the split modules say what they offer."""
+    files = python_files()
+    own = {module_name(p) for p in files}
+    found = [use for p in files for use in private_uses(p, p.read_text(encoding="utf-8"), own)]
+    assert not found, found
+
+
+def test_private_uses_finds_both_forms() -> None:
+    here = REPO / "clinic" / "workups" / "example.py"
+    own = {"clinic.workups.forms_base", "clinic.engine.field_checks", "clinic.workups.services"}
+    source = (
+        "from .forms_base import _bool_to_choice, public\n"
+        "from clinic.engine.field_checks import _short\n"
+        "from clinic.workups import services\n"
+        "services._case_problems()\n"
+        "from clinic.engine.field_checks import __doc__, short\n"
+    )
+    assert [use.split(": ", 1)[1] for use in private_uses(here, source, own)] == [
+        "from clinic.workups.forms_base import _bool_to_choice",
+        "from clinic.engine.field_checks import _short",
+        "clinic.workups.services._case_problems",
+    ]

@@ -276,7 +276,7 @@ def test_saved_and_autosaved_answers_survive_a_server_restart(server: Server) ->
     server.start()
     nurse = Browser(server)
     status, _ = nurse.sign_in()
-    assert status == 200 and nurse.url.endswith("/patients/"), (status, nurse.url, server.tail())
+    assert status == 200 and nurse.url.endswith("/worklist/"), (status, nurse.url, server.tail())  # her home
 
     status, _ = nurse.request(f"/patients/{patient_id}/workups/new/", {})
     match = re.search(r"/workups/([0-9a-f-]{36})/steps/episode/$", nurse.url)

@@ -68,7 +68,8 @@ def sign_in(server: Server, username: str) -> Browser:
     browser = Browser(server)
     assert browser.request("/login/")[0] == 200
     status, _ = browser.request("/login/", {"username": username, "password": PASSWORD})
-    assert status == 200 and browser.url.endswith("/patients/"), (status, browser.url, server.tail())
+    # Signed in: the role's home (the worklist for a nurse, the patient list for a unit admin).
+    assert status == 200 and browser.url.endswith(("/worklist/", "/patients/")), (status, browser.url, server.tail())
     return browser
 
 
