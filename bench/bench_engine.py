@@ -1,7 +1,8 @@
-"""Benchmark the pure engine: median evaluate() time for a typical and a worst-case case.
+"""Benchmark the pure engine: median evaluate() time for a typical, a baseline and a worst-case case.
 
 Usage:  python bench/bench_engine.py [--json PATH] [--repeat N] [--number N]
-Prints one JSON line: {"engine_eval_us_median": ..., "engine_eval_worst_us_median": ...}
+Prints one JSON line: {"engine_eval_us_median": ..., "engine_eval_baseline_us_median": ...,
+"engine_eval_worst_us_median": ...} (the contract example, the unremarkable baseline case, the worst case).
 Knowledge is loaded once (as in a server process) before timing; each timed call validates the dict and
 evaluates it, exactly as the CLI and the HTTP API do.
 """
@@ -20,13 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from clinic.engine import evaluate, load_knowledge, plan_to_json
 from clinic.engine.contract import FINDINGS
+from tests.cases import baseline_case, typical_case
 
-# The contract example, shared with the engine's golden test and the web tests (one file, tests/fixtures).
-TYPICAL: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "contract_example_case.json").read_text(
-        encoding="utf-8"
-    )
-)
+# The cases the tests share (tests/cases.py): the contract example and the unremarkable baseline.
+TYPICAL: dict[str, Any] = typical_case()
+BASELINE: dict[str, Any] = baseline_case()
 
 
 def worst_case() -> dict[str, Any]:
@@ -94,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     worst = worst_case()
     plan_to_json(evaluate(TYPICAL))  # warm up
     plan_to_json(evaluate(worst))
+    plan_to_json(evaluate(BASELINE))
     result = {
         "engine_eval_us_median": round(measure(TYPICAL, args.repeat, args.number), 1),
+        "engine_eval_baseline_us_median": round(measure(BASELINE, args.repeat, args.number), 1),
         "engine_eval_worst_us_median": round(measure(worst, args.repeat, args.number), 1),
     }
     line = json.dumps(result, sort_keys=True)

@@ -301,6 +301,7 @@ def main() -> int:
         "healthz": measured.get("healthz", {}),
         "pages": {key: measured[key] for key, _ in JOURNEYS[1:] if key in measured},
         "engine_eval_us_median": engine_result["engine_eval_us_median"],
+        "engine_eval_baseline_us_median": engine_result["engine_eval_baseline_us_median"],
         "engine_eval_worst_us_median": engine_result["engine_eval_worst_us_median"],
         "plan_pdf_single": pdf_single,
         "setup": {

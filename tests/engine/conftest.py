@@ -8,78 +8,12 @@ from typing import Any
 import pytest
 
 from clinic.engine import CarePlan, Knowledge, evaluate, load_knowledge
+from tests.cases import baseline_case
 
-SCREEN_FINDINGS = (
-    "speech_disturbance",
-    "confusion",
-    "myoclonus",
-    "seizure",
-    "arm_weakness_or_numbness",
-    "fever",
-    "chest_pain",
-    "palpitations",
-    "syncope",
-    "carpopedal_spasm",
-    "perioral_tingling",
-    "shivering_or_rigors",
-    "access_hand_ischaemia",
-)
-
-# A complete, unremarkable case: every needed input present, nothing abnormal, no red flag.
-BASE: dict[str, Any] = {
-    "schema": "chairside.case/1",
-    "patient": {
-        "age_years": 55,
-        "sex": "male",
-        "dialysis_vintage_months": 24,
-        "sessions_completed": 300,
-        "dry_weight_kg": 70.0,
-        "diabetes": False,
-        "residual_urine_ml_per_day": 0,
-        "hepatic_impairment": "none",
-        "access": "fistula",
-        "conditions": [],
-    },
-    "episode": {
-        "timing": "during_dialysis",
-        "ongoing": True,
-        "minutes_into_session": 60,
-        "sites": ["legs"],
-        "kind": "cramp",
-        "severity_0_10": 5,
-        "episodes_last_4_weeks": 1,
-        "duration_weeks": 2,
-    },
-    "findings": dict.fromkeys(SCREEN_FINDINGS, False),
-    "vitals": {"sbp_pre_mmhg": 140, "sbp_nadir_mmhg": 125, "heart_rate_bpm": 75, "temperature_c": 36.8},
-    "labs": [
-        {"analyte": "magnesium", "value": 0.85, "unit": "mmol/L", "when": "pre_dialysis"},
-        {"analyte": "calcium_ionised", "value": 1.2, "unit": "mmol/L", "when": "pre_dialysis"},
-        {"analyte": "potassium", "value": 4.5, "unit": "mmol/L", "when": "pre_dialysis"},
-        {"analyte": "sodium", "value": 139, "unit": "mmol/L", "when": "pre_dialysis"},
-        {"analyte": "phosphate", "value": 1.3, "unit": "mmol/L", "when": "pre_dialysis"},
-        {"analyte": "bicarbonate", "value": 24, "unit": "mmol/L", "when": "pre_dialysis"},
-    ],
-    "dialysis": {
-        "pre_weight_kg": 72.0,
-        "previous_post_weight_kg": 70.2,
-        "target_weight_kg": 70.0,
-        "session_minutes": 240,
-        "sessions_per_week": 3,
-        "dialysate_sodium_mmol_l": 138,
-        "sodium_profiling": False,
-        "dialysate_potassium_mmol_l": 2.0,
-        "dialysate_calcium_mmol_l": 1.25,
-        "dialysate_magnesium_mmol_l": 0.5,
-        "dialysate_bicarbonate_mmol_l": 35,
-        "buffer": "bicarbonate",
-        "dialysate_temperature_c": 36.5,
-        "blood_flow_ml_min": 350,
-        "dialyser_flux": "high",
-        "missed_or_shortened_sessions_last_month": 0,
-    },
-    "medications": ["sevelamer"],
-}
+# A complete, unremarkable case: every needed input present, nothing abnormal, no red flag. The one baseline the
+# engine tests, the web tests and the benchmark share (tests/fixtures/baseline_case.json).
+BASE: dict[str, Any] = baseline_case()
+SCREEN_FINDINGS = tuple(BASE["findings"])
 
 # A documented failed first-line trial: opens the second and third treatment lines (facts.md §6b).
 FAILED_VITAMIN_E: list[dict[str, Any]] = [{"drug": "vitamin_e", "outcome": "no_benefit", "weeks": 10}]

@@ -130,7 +130,7 @@ def create_signed_workup(patient: Patient, nurse: User, nephrologist: User, case
 
     from clinic.engine import evaluate, plan_to_dict
     from clinic.workups.models import SignedPlan, Status, Workup
-    from tests.web.cases import typical_case
+    from tests.cases import typical_case
 
     case = case if case is not None else typical_case()
     workup = Workup.objects.create(

@@ -16,7 +16,7 @@ from clinic.audit.models import Action, AuditEvent
 from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.workups.models import SignedPlan, Status, Workup
-from tests.web.cases import typical_case
+from tests.cases import typical_case
 from tests.web.routes import PUBLIC_ROUTES, TOKEN_ROUTES, named_routes, scoped_routes, url_for
 
 pytestmark = pytest.mark.django_db

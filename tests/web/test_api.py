@@ -17,7 +17,7 @@ from clinic.accounts.models import Membership, Role, Unit, User
 from clinic.api.models import ApiToken
 from clinic.audit.models import Action, AuditEvent
 from clinic.engine import evaluate, plan_to_json
-from tests.web.cases import typical_case
+from tests.cases import typical_case
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

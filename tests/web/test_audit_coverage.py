@@ -18,7 +18,7 @@ from clinic.api.models import ApiToken
 from clinic.audit.models import Action, AuditEvent
 from clinic.patients.models import Patient
 from clinic.workups.models import Workup
-from tests.web.cases import typical_case
+from tests.cases import typical_case
 from tests.web.routes import named_routes, scoped_routes, url_for
 
 pytestmark = pytest.mark.django_db

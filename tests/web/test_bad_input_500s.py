@@ -19,7 +19,7 @@ from clinic.engine.validation import MAX_AGE_YEARS, age_on, age_problem
 from clinic.patients.forms import PatientForm
 from clinic.patients.models import Patient
 from clinic.workups.models import Workup
-from tests.web.cases import typical_case
+from tests.cases import typical_case
 from tests.web.test_fuzz_forms import GOOD_PATIENT
 from tests.web.test_workups import complete
 

@@ -24,6 +24,7 @@ from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.printing.handout import handout_text
 from clinic.workups.models import SignedPlan, Status, Workup
+from tests.cases import baseline_case
 from tests.web.browser import (
     ARTIFACTS,
     DESKTOP,
@@ -33,7 +34,6 @@ from tests.web.browser import (
     serious_axe_violations,
     sign_in,
 )
-from tests.web.cases import simple_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 VITAMIN_E, GABAPENTIN = "pharmacotherapy.vitamin_e", "pharmacotherapy.gabapentin_post_dialysis"
@@ -42,7 +42,7 @@ VITAMIN_E, GABAPENTIN = "pharmacotherapy.vitamin_e", "pharmacotherapy.gabapentin
 def case_offering_both() -> dict[str, Any]:
     """Frequent cramps after a failed vitamin C trial: the plan offers vitamin E (first line) and gabapentin (a later
     line, opened by the documented failed trial)."""
-    case = copy.deepcopy(simple_case())
+    case = copy.deepcopy(baseline_case())
     case["episode"]["episodes_last_4_weeks"] = 10
     case["episode"]["sites"] = ["legs"]
     case["previous_trials"] = [{"drug": "vitamin_c", "outcome": "no_benefit", "weeks": 8}]

@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 from clinic.accounts.models import User
 from clinic.api.models import ApiToken
 from clinic.engine import evaluate, plan_to_json
-from tests.web.cases import simple_case, typical_case
+from tests.cases import baseline_case, typical_case
 from tests.web.fuzz import FUZZ, HUGE, NASTY_TEXT, no_server_error, rolled_back
 
 pytestmark = pytest.mark.django_db
 
-CASES = [typical_case(), simple_case()]
+CASES = [typical_case(), baseline_case()]
 STATUSES = {200, 400, 401, 413, 415}
 
 # JSON values of every type, including ones json.dumps writes but strict parsers refuse (NaN, Infinity).

@@ -23,7 +23,8 @@ from clinic.printing.handout import LOCALES, STRETCH_ORDER, UnitInfo, build_hand
 from clinic.printing.pdf import render_case_pdf, render_plan_pdf
 from clinic.workups.decisions import decision_items
 from clinic.workups.models import SignedPlan, Status, Workup
-from tests.web.cases import simple_case, typical_case, worst_case
+from tests.cases import baseline_case, frequent_cramps_case, typical_case
+from tests.web.cases import worst_case
 
 MAX_GRADE = 6.0
 DO_NOT_STOP = "Do not stop it on your own; your team will lower the dose slowly."
@@ -64,13 +65,13 @@ def test_baclofen_user_is_told_not_to_stop_it_and_never_just_to_stay_away() -> N
 
 
 def test_a_patient_not_on_baclofen_is_told_to_avoid_it_without_the_taper_sentence() -> None:
-    case = simple_case()
+    case = baseline_case()
     text = pdf_text(render_case_pdf(plan_to_dict(evaluate(case)), "handout", "a4", case=case))
     assert "Baclofen, a muscle pill." in text and DO_NOT_STOP not in text and "stay away" not in text.lower()
 
 
 def test_neck_only_handout_has_no_calf_stretch() -> None:
-    case = with_sites(simple_case(), ["neck"])
+    case = with_sites(baseline_case(), ["neck"])
     text = pdf_text(render_case_pdf(plan_to_dict(evaluate(case)), "handout", "a4", case=case))
     assert "Neck: sit up tall." in text
     for word in ("Calf", "calf", "toes", "Thigh", "Foot:"):
@@ -78,7 +79,7 @@ def test_neck_only_handout_has_no_calf_stretch() -> None:
 
 
 def test_leg_cramps_get_the_leg_stretches_only() -> None:
-    case = with_sites(simple_case(), ["legs"])
+    case = with_sites(baseline_case(), ["legs"])
     handout = build_handout(plan_to_dict(evaluate(case)), signed=False, case=case)
     assert [line.split(":")[0] for line in handout.stretches] == ["Thigh", "Calf", "Foot"]
 
@@ -120,7 +121,7 @@ def test_an_ecg_booked_is_in_the_next_steps() -> None:
 def test_only_accepted_options_reach_the_signed_handout(
     unit_a: Unit, nurse_a: User, nephro_a: User, make_patient: Callable[..., Patient]
 ) -> None:
-    case = simple_case()
+    case = frequent_cramps_case()
     options = [item for item in decision_items(plan_to_dict(evaluate(case))) if item.drug_option]
     assert len(options) >= 2, "the case offers at least two drug options"
     accepted, declined = options[0].code, [item.code for item in options[1:]]
@@ -150,7 +151,7 @@ def test_us_unit_gets_us_wording_and_letter_paper(
     unit_a.locale = Locale.EN_US
     unit_a.save()
     workup = signed_workup(
-        make_patient(unit_a), nurse_a, nephro_a, simple_case(), lambda item: {"decision": "accepted", "note": ""}
+        make_patient(unit_a), nurse_a, nephro_a, baseline_case(), lambda item: {"decision": "accepted", "note": ""}
     )
     snapshot = SignedPlan.objects.get(workup=workup)
     assert snapshot.pdf_paper == "letter"
@@ -161,7 +162,7 @@ def test_us_unit_gets_us_wording_and_letter_paper(
 
 
 def test_uk_wording_by_default() -> None:
-    text = " ".join(build_handout(plan_to_dict(evaluate(simple_case())), signed=False).lines())
+    text = " ".join(build_handout(plan_to_dict(evaluate(baseline_case())), signed=False).lines())
     assert "Call 999 or go to A&E" in text and "center" not in text
 
 

@@ -18,8 +18,8 @@ from django.urls import reverse
 
 from clinic.accounts.models import Membership, Role, Unit, User
 from clinic.api.models import ApiToken
+from tests.cases import typical_case
 from tests.web.browser import require_chromium, sign_in
-from tests.web.cases import typical_case
 from tests.web.conftest import PASSWORD
 from tests.web.routes import named_routes, url_for
 

@@ -18,7 +18,7 @@ from clinic.audit.models import Action, AuditEvent
 from clinic.engine import evaluate, load_knowledge, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.workups.models import SignedPlan, Status, Workup
-from tests.web.cases import typical_case
+from tests.cases import typical_case
 
 pytestmark = pytest.mark.django_db
 

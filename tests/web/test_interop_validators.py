@@ -23,7 +23,8 @@ from clinic.engine import evaluate, load_knowledge, plan_to_dict
 from clinic.interop.fhir_export import DISPLAY_MAX, build_careplan, build_document_reference, display
 from clinic.patients.models import Patient
 from clinic.workups.models import SignedPlan, Status, Workup
-from tests.web.cases import simple_case, typical_case, worst_case
+from tests.cases import baseline_case, typical_case
+from tests.web.cases import worst_case
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +164,7 @@ def _signed(patient: Patient, case: dict[str, Any], nurse: User, nephro: User) -
     return workup
 
 
-CASES: list[Callable[[], dict[str, Any]]] = [typical_case, simple_case, worst_case]
+CASES: list[Callable[[], dict[str, Any]]] = [typical_case, baseline_case, worst_case]
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from pypdf import PdfReader
 from clinic.engine import evaluate, load_knowledge, plan_to_dict
 from clinic.printing.context import header_for_preview, print_context
 from clinic.printing.pdf import render_case_pdf
-from tests.web.cases import simple_case, typical_case, worst_case
+from tests.cases import baseline_case, typical_case
+from tests.web.cases import worst_case
 
 ROOT = Path(__file__).resolve().parents[2]
 ELLIPSES = ("…", "...", "\u22ef")
@@ -73,7 +74,7 @@ def test_every_dose_of_the_knowledge_is_printed_whole_within_three_pages(paper: 
         assert mark not in text
 
 
-@pytest.mark.parametrize("case", [simple_case, typical_case, worst_case])
+@pytest.mark.parametrize("case", [baseline_case, typical_case, worst_case])
 @pytest.mark.parametrize("kind", ["plan", "handout"])
 def test_no_ellipsis_in_any_printed_plan(case: Callable[[], dict[str, Any]], kind: str) -> None:
     plan = plan_to_dict(evaluate(case()))

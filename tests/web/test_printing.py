@@ -24,7 +24,8 @@ from clinic.patients.models import Patient
 from clinic.printing.handout import build_handout, handout_text
 from clinic.printing.pdf import StaticOnlyFetcher, render_case_pdf, render_plan_pdf
 from clinic.workups.models import Workup
-from tests.web.cases import simple_case, typical_case, worst_case
+from tests.cases import baseline_case, typical_case
+from tests.web.cases import worst_case
 from tests.web.conftest import create_signed_workup
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def signed_workup(
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 # The contract example is two emergencies (a neck cramp with hypotension is the acute-coronary picture of
 # facts.md §5, and baclofen with hypotension is possible toxicity): its plan leads with both pathways.
-@pytest.mark.parametrize(("case", "max_pages"), [(simple_case, 2), (typical_case, 3), (worst_case, 3)])
+@pytest.mark.parametrize(("case", "max_pages"), [(baseline_case, 2), (typical_case, 3), (worst_case, 3)])
 def test_plan_pdf_page_budget_and_content(case: Callable[[], dict[str, Any]], max_pages: int, paper: str) -> None:
     plan = plan_for(case())
     pages = pages_text(render_case_pdf(plan, "plan", paper))
@@ -92,7 +93,7 @@ def test_saved_plan_pdf_has_the_identifying_header_on_every_page(signed_workup: 
         assert re.search(r"Workup \d{2} \w{3} \d{4} \d{2}:\d{2}", page)
 
 
-@pytest.mark.parametrize("case", [simple_case, typical_case, worst_case])
+@pytest.mark.parametrize("case", [baseline_case, typical_case, worst_case])
 @pytest.mark.parametrize("signed", [True, False])
 def test_handout_reads_at_grade_six_or_below(case: Callable[[], dict[str, Any]], signed: bool) -> None:
     plan = plan_for(case())
@@ -185,7 +186,7 @@ def test_print_view_and_pdf_download_are_audited_and_scoped(
 def test_unsigned_plan_prints_as_draft(
     unit_a: Unit, nurse_a: User, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
 ) -> None:
-    case = simple_case()
+    case = baseline_case()
     workup = Workup.objects.create(
         patient=make_patient(unit_a), created_by=nurse_a, case_json=case, plan_json=plan_for(case)
     )

@@ -105,7 +105,7 @@ def test_patient_page_and_wizard_are_flat(
 def make_planned(patient: Patient, user: User, count: int) -> list[Workup]:
     """Workups with a care plan made by the engine (as 'Make care plan' stores it)."""
     from clinic.engine import evaluate, plan_to_dict
-    from tests.web.cases import typical_case
+    from tests.cases import typical_case
 
     case = typical_case()
     plan = plan_to_dict(evaluate(case))
@@ -143,7 +143,7 @@ def test_care_plan_page_is_flat(
 
 def test_api_evaluate_is_flat(nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient]) -> None:
     from clinic.api.models import ApiToken
-    from tests.web.cases import typical_case
+    from tests.cases import typical_case
 
     _, token = ApiToken.issue(nurse_a)
     client = Client(headers={"Authorization": f"Bearer {token}"})

@@ -21,13 +21,13 @@ from clinic.patients.models import Patient
 from clinic.printing.handout import handout_text
 from clinic.workups.decisions import decision_items
 from clinic.workups.models import SignedPlan, Status, Workup
-from tests.web.cases import simple_case, typical_case
+from tests.cases import frequent_cramps_case, typical_case
 
 pytestmark = pytest.mark.django_db
 
 
 def submitted(patient: Patient, nurse: User, case: dict[str, Any] | None = None) -> Workup:
-    case = case or simple_case()
+    case = case or frequent_cramps_case()
     from django.utils import timezone
 
     return Workup.objects.create(
