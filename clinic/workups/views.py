@@ -16,7 +16,7 @@ from clinic.patients.models import Patient
 from clinic.workups import merge, presenters, services, step_data
 from clinic.workups.forms import AcknowledgeForm, StepForm
 from clinic.workups.glance import plan_glance
-from clinic.workups.models import Acknowledgement, AckReason, Status, Workup
+from clinic.workups.models import Acknowledgement, AckReason, SignedPlan, Status, Workup
 from clinic.workups.steps import BY_SLUG, STEPS, applicable, next_after, previous_before
 
 SKIP_KEYS = {"csrfmiddlewaretoken", "version", "step_version", "editor", "base", "resolve", "confirm_return"}
@@ -321,9 +321,15 @@ def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         patient_public_id=workup.patient.public_id,
         detail={"workup": str(workup.public_id)},
     )
+    return render(request, "workups/plan.html", _plan_context(request, workup, plan, signed, role))
+
+
+def _plan_context(
+    request: HttpRequest, workup: Workup, plan: dict[str, Any], signed: SignedPlan | None, role: str | None
+) -> dict[str, Any]:
     acknowledgements = Acknowledgement.objects.filter(workup=workup).select_related("user")
     view = presenters.plan_view(plan, role)
-    context = {
+    return {
         "workup": workup,
         "patient": workup.patient,
         "signed": signed,
@@ -335,7 +341,6 @@ def plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         "view": view,
         "glance": plan_glance(plan, view, role),
     }
-    return render(request, "workups/plan.html", context)
 
 
 @require_POST

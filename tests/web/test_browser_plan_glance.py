@@ -20,11 +20,10 @@ from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.workups.case import build_case
 from clinic.workups.models import Workup
-from tests.web.browser import require_chromium, screenshot, serious_axe_violations
+from tests.web.browser import PASSWORD, require_chromium, screenshot, serious_axe_violations, sign_in
 from tests.web.cases import typical_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "browser-plan-password"
 TABLET = {"width": 768, "height": 1024}
 PHONE = {"width": 390, "height": 844}
 SIZES = {"tablet": TABLET, "phone": PHONE}
@@ -130,11 +129,7 @@ def planned(ward: dict[str, Any], answers: dict[str, Any]) -> Workup:
 
 def open_plan(browser: Any, base: str, workup: Workup, username: str, viewport: dict[str, int]) -> Any:
     page = browser.new_context(viewport=viewport).new_page()
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
+    sign_in(page, base, username)
     page.goto(f"{base}/workups/{workup.public_id}/plan/")
     page.wait_for_load_state("networkidle")
     return page
