@@ -64,6 +64,18 @@ def test_baclofen_user_is_told_not_to_stop_it_and_never_just_to_stay_away() -> N
         assert not any(line.startswith("Baclofen, a muscle pill") for line in handout.avoid)
 
 
+def test_the_do_not_stop_advice_is_printed_once_with_the_taper_accepted() -> None:
+    """The baclofen user's signed handout, every recommendation (the taper included) accepted, says once not to stop
+    baclofen on their own: the advice lives in one block of the handout text, not also in a team line."""
+    case = typical_case()
+    plan = plan_to_dict(evaluate(case))
+    accepted = {item.code: {"decision": "accepted", "note": ""} for item in decision_items(plan)}
+    assert "medications.taper_baclofen" in accepted
+    lines = build_handout(plan, signed=True, decisions=accepted, case=case).lines()
+    assert sum("not stop it on your own" in line.lower() for line in lines) == 1, lines
+    assert sum("lower" in line.lower() and "baclofen" in line.lower() for line in lines) <= 1, lines
+
+
 def test_a_patient_not_on_baclofen_is_told_to_avoid_it_without_the_taper_sentence() -> None:
     case = baseline_case()
     text = pdf_text(render_case_pdf(plan_to_dict(evaluate(case)), "handout", "a4", case=case))
