@@ -13,7 +13,11 @@ from django.utils import timezone
 from clinic.accounts.models import Unit, User
 from clinic.core import codes
 from clinic.core.fields import PlainNumberInput, UnitChoiceField
+from clinic.engine.knowledge import fmt_number
+from clinic.engine.validation import PATIENT
 from clinic.patients.models import LabResult, Patient, birth_date_problem, normalise_mrn
+
+DRY_WEIGHT, RESIDUAL_URINE = PATIENT["dry_weight_kg"], PATIENT["residual_urine_ml_per_day"]
 
 
 class DateInput(forms.DateInput):
@@ -110,14 +114,20 @@ class PatientForm(forms.ModelForm):
             return None
         if weight <= 0:
             raise forms.ValidationError("Dry weight must be more than 0 kg.")
-        if not Decimal(20) <= weight <= Decimal(300):
-            raise forms.ValidationError("Dry weight must be between 20 and 300 kg. Check the value and the unit (kg).")
+        low, high = DRY_WEIGHT.lo, DRY_WEIGHT.hi  # the engine's own bounds: a weight it would refuse is refused here
+        if not Decimal(str(low)) <= weight <= Decimal(str(high)):
+            raise forms.ValidationError(
+                f"Dry weight must be between {fmt_number(low)} and {fmt_number(high)} kg. "
+                "Check the value and the unit (kg)."
+            )
         return weight
 
     def clean_residual_urine_ml_per_day(self) -> int | None:
         volume: int | None = self.cleaned_data.get("residual_urine_ml_per_day")
-        if volume is not None and volume > 5000:
-            raise forms.ValidationError("Residual urine over 5000 mL a day is not plausible on haemodialysis.")
+        if volume is not None and volume > RESIDUAL_URINE.hi:
+            raise forms.ValidationError(
+                f"Residual urine over {fmt_number(RESIDUAL_URINE.hi)} mL a day is not plausible on haemodialysis."
+            )
         return volume
 
     def clean(self) -> dict[str, Any]:

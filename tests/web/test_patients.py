@@ -180,6 +180,23 @@ def test_bad_input_gets_a_field_message_and_saves_nothing(
     assert not Patient.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["dry_weight_kg", "residual_urine_ml_per_day"])
+def test_patient_form_bounds_are_the_engines(field: str, nurse_a: User, unit_a: Unit) -> None:
+    """The record refuses exactly what the engine would refuse in a case (one place for each bound)."""
+    from clinic.engine.validation import PATIENT
+    from clinic.patients.forms import PatientForm
+
+    spec = PATIENT[field]
+    edge = int(spec.hi) if field == "residual_urine_ml_per_day" else spec.hi
+    above = edge + 1 if field == "residual_urine_ml_per_day" else spec.hi + 0.5
+    errors = {
+        value: PatientForm(data=valid_form(unit=unit_a.pk, **{field: str(value)}), user=nurse_a).errors
+        for value in (edge, above)
+    }
+    assert field not in errors[edge], errors[edge]
+    assert field in errors[above], errors[above]
+
+
 def test_duplicate_mrn_in_same_unit_is_refused_and_nothing_changes(
     nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
 ) -> None:
