@@ -20,8 +20,8 @@ from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.workups.case import build_case
 from clinic.workups.models import Workup
+from tests.cases import typical_case
 from tests.web.browser import PASSWORD, require_chromium, screenshot, serious_axe_violations, sign_in
-from tests.web.cases import typical_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TABLET = {"width": 768, "height": 1024}

@@ -21,7 +21,7 @@ from clinic.patients.models import Patient
 from clinic.workups.glance import derived_section, plan_glance
 from clinic.workups.models import Workup
 from clinic.workups.presenters import DerivedValue, plan_view
-from tests.web.cases import simple_case
+from tests.cases import baseline_case
 
 
 def glance_for(case: dict[str, Any], role: str) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def glance_for(case: dict[str, Any], role: str) -> dict[str, Any]:
 
 
 def case_with(**changes: Any) -> dict[str, Any]:
-    case = copy.deepcopy(simple_case())
+    case = copy.deepcopy(baseline_case())
     for key, value in changes.items():
         if value is None:
             case.pop(key, None)
@@ -80,7 +80,7 @@ def test_the_nurses_medicines_are_not_assessed_when_no_list_was_given_and_unasse
 
 
 def test_the_do_now_card_has_at_most_five_lines_and_says_how_many_more() -> None:
-    plan = plan_to_dict(evaluate(simple_case()))
+    plan = plan_to_dict(evaluate(baseline_case()))
     view = plan_view(plan, "nephrologist")
     view["start_here"] = [{"shown_text": f"decision {i}", "who": "nephrologist"} for i in range(7)]
     glance = plan_glance(plan, view, "nephrologist")
