@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from clinic.workups.models import Workup
-from tests.web.test_browser_chairside import PHONE, TABLET, chromium, new_workup, sign_in, ward  # noqa: F401 (fixtures)
+from tests.web.browser import sign_in
+from tests.web.test_browser_chairside import PHONE, TABLET, chromium, new_workup, ward  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EPISODE = {"timing": "after_dialysis", "sites": ["neck"], "kind": "spasm"}
