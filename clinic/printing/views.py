@@ -13,12 +13,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from clinic.accounts.models import Unit
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.printing.context import KINDS, PAPERS, workup_print_context
 from clinic.printing.pdf import render_snapshot_pdf, stored_pdf
-from clinic.workups.models import SignedPlan, Status, Workup
+from clinic.printing.stored import find_stored_pdf
+from clinic.workups.models import SignedPlan, Workup
 
 
 def _options(request: HttpRequest, default_paper: str) -> tuple[str, str] | None:
@@ -92,43 +92,17 @@ def _pdf_response(pdf: bytes, kind: str, created_at: dt.datetime, public_id: str
 
 
 def _signed_pdf(request: HttpRequest, public_id: str) -> HttpResponse | None:
-    """A signed plan's PDF as stored at signing, with one query: the stored bytes of the kind asked for, read only
-    through a signed workup of one of the user's units, and the few columns the audit event and the file name
-    need (no plan, answers or snapshot JSON is read, nothing is rendered). None when this request is not for a
-    stored PDF (a draft, another paper size, bad options, another unit's or no workup): the full path answers."""
+    """A signed plan's PDF as stored at signing (one query, nothing rendered); None when this request is not for
+    a stored PDF (a draft, another paper size, bad options, another unit's or no workup): the full path answers."""
     kind = request.GET.get("kind", "plan")
-    if kind not in KINDS:
+    stored = find_stored_pdf(public_id, kind, request.user.unit_ids()) if kind in KINDS else None
+    if stored is None or request.GET.get("paper", stored.default_paper).lower() != stored.paper:
         return None
-    row = (
-        SignedPlan.objects.filter(
-            workup__public_id=public_id,
-            workup__status=Status.SIGNED,
-            workup__patient__unit_id__in=request.user.unit_ids(),
-        )
-        .values_list(
-            "plan_pdf" if kind == "plan" else "handout_pdf",
-            "pdf_paper",
-            "workup__created_at",
-            "workup__patient__public_id",
-            "workup__patient__unit_id",
-            "workup__patient__unit__locale",
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    pdf, stored_paper, created_at, patient_public_id, unit_id, locale = row
-    paper = request.GET.get("paper", Unit(locale=locale).default_paper).lower()
-    if not pdf or paper != stored_paper:
-        return None
+    detail = {"workup": str(public_id), "kind": kind, "paper": stored.paper}
     record(
-        Action.PLAN_PDF,
-        request=request,
-        unit=unit_id,
-        patient_public_id=patient_public_id,
-        detail={"workup": str(public_id), "kind": kind, "paper": paper},
+        Action.PLAN_PDF, request=request, unit=stored.unit_id, patient_public_id=stored.patient_public_id, detail=detail
     )
-    return _pdf_response(bytes(pdf), kind, created_at, public_id)
+    return _pdf_response(stored.pdf, kind, stored.created_at, public_id)
 
 
 @require_GET

@@ -1,6 +1,6 @@
 """The forms of the nephrologist's review: a decision (accept or decline) per nephrologist-scope action and drug
 option, with a note (required to decline a hard-stop item), a comment for the signed plan, and the comment that
-returns a plan to the nurse. The services enforce the same rules again (clinic/workups/services.sign)."""
+returns a plan to the nurse. The services enforce the same rules again (clinic/workups/lifecycle.sign)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ from typing import Any
 from django import forms
 
 from clinic.workups.decisions import ACCEPTED, DECLINED, Item
+from clinic.workups.lifecycle import RETURN_COMMENT_MAX, SIGN_COMMENT_MAX
 
 DECISION_CHOICES = [(ACCEPTED, "Accept"), (DECLINED, "Decline")]
 NOTE_MAX = 500
-COMMENT_MAX = 2000
-RETURN_COMMENT_MAX = 2000  # as services.RETURN_COMMENT_MAX
 
 
 class DecisionForm(forms.Form):
     """Accept or decline each item (all required); a note is optional, except when declining a hard-stop item."""
 
     comment = forms.CharField(
-        label="Comment (optional)", required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+        label="Comment (optional)",
+        required=False,
+        max_length=SIGN_COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args: Any, items: list[Item], **kwargs: Any) -> None:

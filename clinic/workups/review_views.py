@@ -14,7 +14,7 @@ from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.printing.context import unit_info
 from clinic.printing.handout import build_handout
-from clinic.workups import presenters, review, services
+from clinic.workups import lifecycle, presenters, review, services
 from clinic.workups.decisions import Item, decision_items
 from clinic.workups.models import Status, Workup
 
@@ -37,7 +37,7 @@ def _version(request: HttpRequest) -> int:
 
 def _refuse(request: HttpRequest, workup: Workup) -> HttpResponse | None:
     """Only a nephrologist of the unit reviews, and only a plan awaiting review."""
-    if not services.can_sign(request.user, workup):
+    if not lifecycle.can_sign(request.user, workup):
         messages.error(request, "Only a nephrologist of this unit reviews and signs care plans.")
         return redirect("workups:plan", public_id=workup.public_id)
     if workup.status != Status.AWAITING_REVIEW or workup.plan_json is None:
@@ -117,7 +117,7 @@ def sign_view(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "workups/review.html", _context(workup, form), status=400)
     try:
-        services.sign(
+        lifecycle.sign(
             workup,
             _version(request),
             request.user,
@@ -147,7 +147,7 @@ def return_view(request: HttpRequest, public_id: str) -> HttpResponse:
         context = _context(workup, review.DecisionForm(items=items), return_form)
         return render(request, "workups/review.html", context, status=400)
     try:
-        services.return_to_nurse(workup, request.user, return_form.cleaned_data["comment"], _version(request), request)
+        lifecycle.return_to_nurse(workup, request.user, return_form.cleaned_data["comment"], _version(request), request)
     except (services.NotAllowed, services.ConflictError) as exc:
         messages.error(
             request,

@@ -1,10 +1,10 @@
-"""Workup orchestration: save steps (with an optimistic lock), preview red flags, make, submit, sign, return and
-revise plans. Every change of a workup asks clinic/workups/transitions.py (the one table of states and allowed
-actions) first. No HTTP objects here; views call these and render."""
+"""Workup steps: start a workup, save steps (with an optimistic lock and a three-way merge), preview red flags,
+acknowledge emergencies, and re-check the answers before a plan is made; the plan's lifecycle after that is in
+lifecycle.py. Every change of a workup asks the one table of states and actions first (guards.py). No HTTP objects
+here; views call these and render."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -16,31 +16,20 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit.models import Action
 from clinic.audit.services import record
-from clinic.engine import CarePlan, CaseError, evaluate, load_knowledge, plan_to_dict, validate_case
+from clinic.engine import CarePlan, CaseError, evaluate, validate_case
 from clinic.patients.models import Patient
 from clinic.workups import step_data
 from clinic.workups.case import build_case
-from clinic.workups.decisions import DECLINED, missing_decisions
-from clinic.workups.merge import StepMerge, changed_fields, merge_step
-from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
+from clinic.workups.guards import ConflictError, audit_workup, transition_for
+from clinic.workups.merge import changed_fields, merge_step
+from clinic.workups.models import Acknowledgement, Status, Workup
 from clinic.workups.presenters import banner_flags
 from clinic.workups.step_data import record_workup_labs
 from clinic.workups.steps import BY_SLUG, applicable
-from clinic.workups.transitions import Act, NotAllowed, Transition, check
+from clinic.workups.transitions import Act
+from clinic.workups.transitions import NotAllowed as NotAllowed
 
 # NotAllowed is defined beside the transition table; views catch it as services.NotAllowed.
-
-
-class ConflictError(Exception):
-    """Someone else saved this workup since the form was opened and, for a step, changed an answer this save
-    changes too (``merge`` says which, when the page sent the answers it was opened with); ``by`` is who saved."""
-
-    def __init__(self, current: Workup, slug: str, merge: StepMerge | None = None, by: User | None = None) -> None:
-        self.current = current
-        self.slug = slug
-        self.merge = merge
-        self.by = by
-        super().__init__(f"Workup {current.public_id} changed (now version {current.version}).")
 
 
 class ReturnsToDraft(Exception):
@@ -52,18 +41,6 @@ class StepProblem:
     slug: str
     title: str
     errors: dict[str, list[str]]
-
-
-def _audit(action: str, workup: Workup, user: User, request: Any, workup_id: Any = None, **detail: Any) -> None:
-    """One audit event about a workup: its patient (opaque id), unit, and codes only in the detail."""
-    record(
-        action,
-        request=request,
-        user=user,
-        unit=workup.patient.unit,
-        patient_public_id=workup.patient.public_id,
-        detail={"workup": str(workup_id or workup.public_id), **detail},
-    )
 
 
 class UnfinishedWorkup(Exception):
@@ -101,25 +78,6 @@ def start_workup(patient: Patient, user: User, request: Any = None, *, instead_o
     return workup
 
 
-def _transition(workup: Workup, act: Act, user: User, emergency_pending: bool = False) -> Transition:
-    return check(workup.status, act, role=user.role_in(workup.patient.unit_id), emergency_pending=emergency_pending)
-
-
-def _locked_update(workup: Workup, expected_version: int, user: User, transition: Transition, **changes: Any) -> Workup:
-    """Move the workup to ``transition.target`` and write ``changes``, only if nobody saved since
-    ``expected_version`` and the state is still the one the transition was checked in; raise ConflictError (or
-    NotAllowed, if it was signed meanwhile) otherwise."""
-    updated = Workup.objects.filter(pk=workup.pk, version=expected_version, status=workup.status).update(
-        status=transition.target, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **changes
-    )
-    fresh = Workup.objects.select_related("patient__unit").get(pk=workup.pk)
-    if not updated:
-        if fresh.is_signed:
-            raise NotAllowed("This plan was signed meanwhile; revise it to make a new version.")
-        raise ConflictError(fresh, "")
-    return fresh
-
-
 def lock_workup(pk: int) -> Workup:
     """Read a workup (with its patient and unit) holding its write lock until the transaction ends. On PostgreSQL
     one statement, ``SELECT ... FOR NO KEY UPDATE`` of the workup's row (the lock an UPDATE takes); SQLite has no
@@ -149,7 +107,7 @@ def _save_step_state(
     # Take the write lock before reading, so two saves of different steps merge instead of one overwriting
     # the other.
     locked = lock_workup(workup.pk)
-    transition = _transition(locked, Act.EDIT if answers is not None else Act.AUTOSAVE, user)
+    transition = transition_for(locked, Act.EDIT if answers is not None else Act.AUTOSAVE, user)
     if transition.target != locked.status and not edit.confirm_return:
         raise ReturnsToDraft(f"Saving returns this plan ({locked.get_status_display().lower()}) to draft.")
     meta = locked.step_meta.get(slug, {})
@@ -220,7 +178,7 @@ def save_step(
         if slug == "labs":
             record_workup_labs(fresh, fresh.answers[slug].get("labs", []), user)
     merged = fresh.step_meta[slug]["merged"]
-    _audit(Action.STEP_SAVE, workup, user, request, step=slug, **({"merged": merged} if merged else {}))
+    audit_workup(Action.STEP_SAVE, workup, user, request, step=slug, **({"merged": merged} if merged else {}))
     return fresh
 
 
@@ -276,9 +234,9 @@ def pending_emergencies(workup: Workup, plan: CarePlan | None = None) -> set[str
 def acknowledge(workup: Workup, code: str, reason: str, user: User, request: Any = None) -> Acknowledgement:
     with transaction.atomic():
         locked = lock_workup(workup.pk)  # no signing in between
-        _transition(locked, Act.ACKNOWLEDGE, user)
+        transition_for(locked, Act.ACKNOWLEDGE, user)
         ack = Acknowledgement.objects.create(workup=locked, code=code, reason=reason, user=user)
-    _audit(Action.RED_FLAG_ACK, workup, user, request, code=code, reason=reason)
+    audit_workup(Action.RED_FLAG_ACK, workup, user, request, code=code, reason=reason)
     return ack
 
 
@@ -331,126 +289,3 @@ def case_problems(workup: Workup) -> list[StepProblem]:
             out.append(StepProblem(slug or PATIENT_RECORD, f"{where} ({error['message']})", {path: [error["message"]]}))
         return out
     return []
-
-
-def make_plan(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:
-    case = build_case(workup.patient, workup.answers, workup.created_at.date())
-    plan = evaluate(case)  # answers were re-validated by the forms; CaseError here is a programming error
-    transition = _transition(workup, Act.MAKE_PLAN, user, bool(pending_emergencies(workup, plan)))
-    fresh = _locked_update(
-        workup,
-        expected_version,
-        user,
-        transition,
-        case_json=case,
-        plan_json=plan_to_dict(plan),
-        plan_made_at=timezone.now(),
-        severity=workup.answers.get("episode", {}).get("severity_0_10"),
-        uf_rate_ml_kg_h=plan.derived.uf_rate_ml_kg_h,
-        idwg_percent=plan.derived.idwg_percent,
-    )
-    _audit(Action.PLAN_MAKE, workup, user, request, red_flags=[f.code for f in plan.red_flags])
-    return fresh
-
-
-def submit(workup: Workup, expected_version: int, user: User, request: Any = None) -> Workup:
-    transition = _transition(workup, Act.SUBMIT, user, bool(pending_emergencies(workup)))
-    if workup.plan_json is None:
-        raise NotAllowed("Make the care plan before submitting it for review.")
-    fresh = _locked_update(workup, expected_version, user, transition, submitted_by=user, submitted_at=timezone.now())
-    _audit(Action.PLAN_SUBMIT, workup, user, request)
-    return fresh
-
-
-def can_sign(user: User, workup: Workup) -> bool:
-    """Whether to offer "Sign": a nephrologist of the unit, on a plan awaiting review (emergencies aside)."""
-    try:
-        _transition(workup, Act.SIGN, user)
-    except NotAllowed:
-        return False
-    return True
-
-
-@transaction.atomic
-def sign(
-    workup: Workup,
-    expected_version: int,
-    user: User,
-    request: Any = None,
-    *,
-    decisions: Mapping[str, Mapping[str, str]],
-    comment: str = "",
-) -> SignedPlan:
-    """Sign with the nephrologist's decision on every nephrologist-scope recommendation (a hard-stop item declined
-    only with a note). The snapshot holds the decisions and the PDFs, rendered once here: the row is immutable,
-    so they are written with it and every later download is a read."""
-    transition = _transition(workup, Act.SIGN, user, bool(pending_emergencies(workup)))
-    if workup.plan_json is None or workup.case_json is None:
-        raise NotAllowed("Make the care plan before signing it.")
-    if missing_decisions(workup.plan_json, decisions):
-        raise NotAllowed("Accept or decline every recommendation (with a note to decline a hard-stop item).")
-    fresh = _locked_update(workup, expected_version, user, transition)
-    knowledge = load_knowledge()
-    snapshot = SignedPlan(
-        workup=fresh,
-        case_json=fresh.case_json,
-        plan_json=fresh.plan_json,
-        knowledge_version=fresh.plan_json.get("knowledge_version", knowledge.version),
-        knowledge_hash=knowledge.content_hash,
-        signed_by=user,
-        signed_at=timezone.now(),
-        submitted_by=fresh.submitted_by,
-        decisions={code: {"decision": d["decision"], "note": str(d.get("note", ""))} for code, d in decisions.items()},
-        comment=comment.replace("\x00", "").strip()[:SIGN_COMMENT_MAX],
-    )
-    attach_pdfs(fresh, snapshot)
-    snapshot.save()
-    declined = sorted(code for code, d in decisions.items() if d["decision"] == DECLINED)
-    _audit(Action.PLAN_SIGN, workup, user, request, declined=declined)
-    return snapshot
-
-
-def attach_pdfs(workup: Workup, snapshot: SignedPlan) -> None:
-    """Render the plan and the handout once, in the unit's default paper size, onto the unsaved snapshot."""
-    from clinic.printing.pdf import render_snapshot_pdf  # printing builds on workups, not the other way round
-
-    paper = workup.patient.unit.default_paper
-    snapshot.pdf_paper = paper
-    snapshot.plan_pdf = render_snapshot_pdf(workup, snapshot, snapshot.plan_json, "plan", paper)
-    snapshot.handout_pdf = render_snapshot_pdf(workup, snapshot, snapshot.plan_json, "handout", paper)
-
-
-SIGN_COMMENT_MAX = 2000
-RETURN_COMMENT_MAX = 2000
-
-
-def return_to_nurse(workup: Workup, user: User, comment: str, expected_version: int, request: Any = None) -> Workup:
-    """A nephrologist sends a plan awaiting review back to draft, saying what should change (kept on the workup;
-    the audit event records only that it happened, never the comment's text)."""
-    transition = _transition(workup, Act.RETURN_TO_NURSE, user)
-    comment = comment.replace("\x00", "").strip()
-    if not comment:
-        raise NotAllowed("Say what the nurse should check or change.")
-    if len(comment) > RETURN_COMMENT_MAX:
-        raise NotAllowed(f"Keep the comment under {RETURN_COMMENT_MAX} characters.")
-    fresh = _locked_update(
-        workup,
-        expected_version,
-        user,
-        transition,
-        return_comment=comment,
-        returned_by=user,
-        returned_at=timezone.now(),
-    )
-    _audit(Action.PLAN_RETURN, workup, user, request)
-    return fresh
-
-
-def revise(workup: Workup, user: User, request: Any = None) -> Workup:
-    """Changing a signed plan makes a new draft version; the signed one stays readable exactly as signed."""
-    _transition(workup, Act.REVISE, user)
-    new = Workup.objects.create(
-        patient=workup.patient, created_by=user, updated_by=user, answers=workup.answers, revises=workup
-    )
-    _audit(Action.PLAN_REVISE, workup, user, request, workup_id=new.public_id, revises=str(workup.public_id))
-    return new

@@ -14,7 +14,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.engine import CaseError, evaluate
 from clinic.patients.models import LabResult, LabSource, Patient
-from clinic.workups import presenters, relevance
+from clinic.workups import presenters, readable, relevance
 from clinic.workups.case import build_case
 from clinic.workups.forms import DialysisForm, StepForm
 from clinic.workups.models import Workup
@@ -180,5 +180,5 @@ def step_extras(workup: Workup, slug: str, form: StepForm) -> dict[str, Any]:
         extras["derived"] = presenters.derived_values(derived)
         extras["weight_note"] = presenters.weight_note(workup.patient, form["target_weight_kg"].value())
     if slug == "review":
-        extras["summary"] = presenters.answer_summary(workup.answers, workup.patient.effective_lab_units())
+        extras["summary"] = readable.answer_summary(workup.answers, workup.patient.effective_lab_units())
     return extras

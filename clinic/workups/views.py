@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.patients.models import Patient
-from clinic.workups import merge, presenters, services, step_data
+from clinic.workups import lifecycle, merge, presenters, readable, services, step_data
 from clinic.workups.forms import AcknowledgeForm, StepForm
 from clinic.workups.glance import plan_glance
 from clinic.workups.models import Acknowledgement, AckReason, SignedPlan, Status, Workup
@@ -120,7 +120,7 @@ def workup_start(request: HttpRequest, public_id: str) -> HttpResponse:
         workup = services.start_workup(patient, request.user, request, instead_of=request.POST.get("instead_of", ""))
     except services.UnfinishedWorkup as exc:
         note_subject(request, patient)  # audited as an access to the patient, like the other pages
-        offer = presenters.resume_offer(exc.workup, request.user)
+        offer = readable.resume_offer(exc.workup, request.user)
         return render(request, "workups/start_offer.html", {"patient": patient, "offer": offer})
     return _to_step(workup, STEPS[0].slug)
 
@@ -155,12 +155,12 @@ def _post_step(request: HttpRequest, workup: Workup, slug: str) -> HttpResponse:
     except services.ReturnsToDraft:
         return _keep_typing(request, workup, slug, form, status=200, confirm_return=True)
     except services.ConflictError as exc:
-        conflict = presenters.conflict_panel(exc, form.to_answers(), request.user)
+        conflict = readable.conflict_panel(exc, form.to_answers(), request.user)
         return _step_page(request, exc.current, exc.slug, form, status=409, conflict=conflict)
     except services.NotAllowed as exc:
         messages.error(request, str(exc))
         return redirect("workups:plan", public_id=workup.public_id)
-    if kept := presenters.merged_labels(form, workup.step_meta[slug].get("merged", [])):
+    if kept := readable.merged_labels(form, workup.step_meta[slug].get("merged", [])):
         messages.info(request, f"Also kept, as saved meanwhile in {BY_SLUG[slug].title}: {kept}.")
     following = next_after(workup.answers, slug)
     return _to_step(workup, following.slug if following else None)
@@ -194,7 +194,7 @@ def _autosave(request: HttpRequest, workup: Workup, slug: str, form: StepForm) -
         return services.autosave(workup, slug, _raw(request), step_version, user, editor), "draft", None
     except services.ConflictError as exc:
         mine = form.to_answers() if form.is_valid() else {}
-        return exc.current, "conflict", presenters.conflict_panel(exc, mine, user)
+        return exc.current, "conflict", readable.conflict_panel(exc, mine, user)
 
 
 @require_POST
@@ -215,7 +215,7 @@ def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpRespon
         "step_version": workup.step_version(slug),
         # What this page's form now shows is its base; answers kept from another save are not on it.
         "base_token": merge.sign_base(workup.public_id, slug, overlay[slug]) if overlay and state == "saved" else "",
-        "kept": presenters.merged_labels(form, workup.step_meta[slug].get("merged", [])) if state == "saved" else "",
+        "kept": readable.merged_labels(form, workup.step_meta[slug].get("merged", [])) if state == "saved" else "",
         **services.live_red_flags(workup, overlay),
     }
     response = render(request, "workups/step.html#autosave-response", context, status=409 if conflict else 200)
@@ -292,7 +292,7 @@ def make_plan_view(request: HttpRequest, public_id: str) -> HttpResponse:
         messages.error(request, f"Please complete or correct: {', '.join(p.title for p in problems)}.")
         return _to_step(workup, problems[0].slug)
     try:
-        services.make_plan(workup, _int(request, "version"), request.user, request)
+        lifecycle.make_plan(workup, _int(request, "version"), request.user, request)
     except services.ConflictError:
         messages.error(
             request, "Someone else changed this workup just now. Check the review, then make the plan again."
@@ -335,7 +335,7 @@ def _plan_context(
         "signed": signed,
         "plan": plan,
         "role": role,
-        "can_sign": services.can_sign(request.user, workup) and workup.status != Status.SIGNED,
+        "can_sign": lifecycle.can_sign(request.user, workup) and workup.status != Status.SIGNED,
         "can_submit": workup.status == Status.DRAFT,
         "acknowledgements": presenters.titled_acknowledgements(acknowledgements),
         "view": view,
@@ -347,7 +347,7 @@ def _plan_context(
 def submit_view(request: HttpRequest, public_id: str) -> HttpResponse:
     workup = _workup_for(request, public_id)
     try:
-        services.submit(workup, _int(request, "version"), request.user, request)
+        lifecycle.submit(workup, _int(request, "version"), request.user, request)
         messages.success(request, "Submitted. The plan now awaits nephrologist review.")
     except services.NotAllowed as exc:
         messages.error(request, str(exc))
@@ -360,7 +360,7 @@ def submit_view(request: HttpRequest, public_id: str) -> HttpResponse:
 def revise_view(request: HttpRequest, public_id: str) -> HttpResponse:
     workup = _workup_for(request, public_id)
     try:
-        new = services.revise(workup, request.user, request)
+        new = lifecycle.revise(workup, request.user, request)
     except services.NotAllowed as exc:
         messages.error(request, str(exc))
         return redirect("workups:plan", public_id=workup.public_id)

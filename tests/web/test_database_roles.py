@@ -25,7 +25,7 @@ from django.test import Client
 from clinic.accounts.models import Membership, Role, Unit, User
 from clinic.audit.models import AuditEvent
 from clinic.patients.models import Patient
-from clinic.workups import services
+from clinic.workups import lifecycle, services
 from tests.web.conftest import create_signed_workup
 
 unit = Unit.objects.create(code="north", name="North")
@@ -42,7 +42,7 @@ assert client.get(f"/patients/{patient.public_id}/").status_code == 200
 assert client.post("/patients/", {"q": "Role"}).status_code == 200
 assert client.post(f"/patients/{patient.public_id}/workups/new/").status_code == 302
 signed = create_signed_workup(patient, nurse, nephro)
-services.revise(signed, nephro)
+lifecycle.revise(signed, nephro)
 assert client.post("/logout/").status_code == 302
 print("events", AuditEvent.objects.count(), "signed", signed.public_id)
 """

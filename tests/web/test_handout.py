@@ -42,14 +42,14 @@ def with_sites(case: dict[str, Any], sites: list[str]) -> dict[str, Any]:
 
 def signed_workup(patient: Patient, nurse: User, nephro: User, case: dict[str, Any], decide: Callable) -> Workup:
     """A workup signed through the service (decisions, snapshot and stored PDFs), from a real engine plan."""
-    from clinic.workups import services
+    from clinic.workups import lifecycle
 
     plan = plan_to_dict(evaluate(case))
     workup = Workup.objects.create(
         patient=patient, created_by=nurse, case_json=case, plan_json=plan, status=Status.AWAITING_REVIEW
     )
     decisions = {item.code: decide(item) for item in decision_items(plan)}
-    services.sign(workup, workup.version, nephro, decisions=decisions, comment="Reviewed.")
+    lifecycle.sign(workup, workup.version, nephro, decisions=decisions, comment="Reviewed.")
     return Workup.objects.select_related("patient__unit", "signed_plan__signed_by").get(pk=workup.pk)
 
 

@@ -219,11 +219,7 @@ def view_modules() -> list[Path]:
 
 
 # Known exceptions, each with its reason; the test fails when one is no longer needed, so the list cannot rot.
-LONG_VIEW_EXCEPTIONS = {
-    # The stored-PDF fast path, being reworked for performance this round (one query, no render): to be thinned
-    # once that work settles.
-    "clinic/printing/views.py: _signed_pdf",
-}
+LONG_VIEW_EXCEPTIONS: set[str] = set()
 
 
 def test_views_are_thin() -> None:

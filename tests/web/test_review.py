@@ -245,3 +245,14 @@ def test_unit_admin_edits_phone_hours_and_locale(
     unit_a.refresh_from_db()
     assert unit_a.phone == "+1 (555) 010-4477", "bad input changes nothing"
     assert client.post(reverse("unit-settings", args=[unit_b.code]), {"phone": "1"}).status_code == 404
+
+
+def test_a_reviewers_worklist_shows_no_empty_nurse_sections(
+    nephro_a: User, nurse_a: User, client_for: Callable
+) -> None:
+    """A nephrologist's home is the review queue: "Returned to you" and "Your drafts" appear only when they hold
+    something; a nurse always sees both (they are her home)."""
+    reviewer = client_for(nephro_a).get(reverse("workups:worklist")).content.decode()
+    assert "Returned to you" not in reviewer and "Your drafts" not in reviewer
+    nurse = client_for(nurse_a).get(reverse("workups:worklist")).content.decode()
+    assert "Returned to you" in nurse and "Your drafts" in nurse

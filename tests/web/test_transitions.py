@@ -18,7 +18,7 @@ from django.utils import timezone
 from clinic.accounts.models import Unit, User
 from clinic.engine import evaluate, load_knowledge, plan_to_dict
 from clinic.patients.models import Patient
-from clinic.workups import services, step_data
+from clinic.workups import lifecycle, services, step_data
 from clinic.workups.case import build_case
 from clinic.workups.decisions import decision_items
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
@@ -134,15 +134,15 @@ def run(act: Act, workup: Workup, nurse: User, nephro: User) -> None:
     elif act == Act.ACKNOWLEDGE:
         services.acknowledge(workup, "redflag.acute_coronary", "escalated_now", nurse)
     elif act == Act.MAKE_PLAN:
-        services.make_plan(workup, version, nurse)
+        lifecycle.make_plan(workup, version, nurse)
     elif act == Act.SUBMIT:
-        services.submit(workup, version, nurse)
+        lifecycle.submit(workup, version, nurse)
     elif act == Act.SIGN:
-        services.sign(workup, version, nephro, decisions=accept_all(workup))
+        lifecycle.sign(workup, version, nephro, decisions=accept_all(workup))
     elif act == Act.RETURN_TO_NURSE:
-        services.return_to_nurse(workup, nephro, "Please re-weigh the patient.", version)
+        lifecycle.return_to_nurse(workup, nephro, "Please re-weigh the patient.", version)
     elif act == Act.REVISE:
-        services.revise(workup, nurse)
+        lifecycle.revise(workup, nurse)
     else:  # pragma: no cover - a new action must be added here and to EXPECTED
         raise AssertionError(act)
 
@@ -200,9 +200,9 @@ def test_only_a_nephrologist_signs_or_returns(
 
 def test_returning_needs_a_comment(make_workup: Callable[[Status, str], Workup], nephro_a: User) -> None:
     workup = make_workup(REVIEW, "none")
-    for comment in ("", "   ", "\x00", "x" * (services.RETURN_COMMENT_MAX + 1)):
+    for comment in ("", "   ", "\x00", "x" * (lifecycle.RETURN_COMMENT_MAX + 1)):
         with pytest.raises(services.NotAllowed):
-            services.return_to_nurse(workup, nephro_a, comment, workup.version)
+            lifecycle.return_to_nurse(workup, nephro_a, comment, workup.version)
     assert Workup.objects.get(pk=workup.pk).status == REVIEW
 
 

@@ -42,8 +42,8 @@ from clinic.engine.units import to_si
 from clinic.patients.models import LabResult, LabSource, Patient
 from clinic.workups.case import build_case
 from clinic.workups.decisions import decision_items
+from clinic.workups.lifecycle import attach_pdfs
 from clinic.workups.models import SignedPlan, Status, Workup
-from clinic.workups.services import attach_pdfs
 
 BENCH_PASSWORD = "chairside-bench-only"
 LAB_MONTHS = 6
@@ -188,7 +188,7 @@ class Command(BaseCommand):
             )
             for _, w in signed
         ]
-        # Signing renders the PDFs once and stores them (services.sign); do it for the first signed plans of
+        # Signing renders the PDFs once and stores them (lifecycle.sign); do it for the first signed plans of
         # each unit, for the signed-PDF journey (rendering all of them would take minutes).
         stored_pdfs: dict[int, list[str]] = {u.pk: [] for u in units}
         for snapshot in snapshots:
