@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
+from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
+from clinic.patients.models import Patient
 from tests.web.conftest import PASSWORD
 
 CHROMIUM_ARGS = [
@@ -66,3 +71,33 @@ def sign_in(page: Any, base: str, username: str = "nurse.a", password: str = PAS
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login/" not in url)
     page.wait_for_load_state("networkidle")
+
+
+def make_staff(**unit_fields: Any) -> tuple[Unit, User, User]:
+    """The browser tests' unit ("Unit A (North)", SI labs, plus ``unit_fields``) with its nurse (nurse.a, Amara
+    Okafor) and nephrologist (nephro.a, Lukas Brandt), both signing in with PASSWORD."""
+    unit = Unit.objects.create(code="north", name="Unit A (North)", lab_unit_system=LabUnitSystem.SI, **unit_fields)
+    nurse = User.objects.create_user("nurse.a", password=PASSWORD, first_name="Amara", last_name="Okafor")
+    nephro = User.objects.create_user("nephro.a", password=PASSWORD, first_name="Lukas", last_name="Brandt")
+    Membership.objects.create(user=nurse, unit=unit, role=Role.NURSE)
+    Membership.objects.create(user=nephro, unit=unit, role=Role.NEPHROLOGIST)
+    return unit, nurse, nephro
+
+
+def make_walter(unit: Unit, medications: Iterable[str]) -> Patient:
+    """The browser tests' usual patient: Walter Kowalski, on dialysis since 2011 (the neck-spasm journey's
+    vintage), dry weight 70 kg, fistula, no diabetes, taking ``medications``."""
+    return Patient.objects.create(
+        unit=unit,
+        mrn="AN100361",
+        family_name="Kowalski",
+        given_name="Walter",
+        date_of_birth=dt.date(1967, 8, 16),
+        sex="male",
+        dialysis_started=dt.date(2011, 3, 1),
+        dry_weight_kg=Decimal("70.0"),
+        diabetes=False,
+        access="fistula",
+        medications=list(medications),
+        conditions=[],
+    )

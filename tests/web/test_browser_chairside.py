@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
-from clinic.patients.models import LabResult, Patient
+from clinic.patients.models import LabResult
 from clinic.workups.models import Workup
-from tests.web.browser import PASSWORD, sign_in
+from tests.web.browser import make_staff, make_walter, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TABLET = {"width": 768, "height": 1024}
@@ -44,23 +43,8 @@ def chromium() -> Iterator[None]:
 
 @pytest.fixture
 def ward(transactional_db: None) -> dict[str, Any]:
-    unit = Unit.objects.create(code="north", name="Unit A (North)", lab_unit_system=LabUnitSystem.SI)
-    nurse = User.objects.create_user("nurse.a", password=PASSWORD, first_name="Amara", last_name="Okafor")
-    Membership.objects.create(user=nurse, unit=unit, role=Role.NURSE)
-    patient = Patient.objects.create(
-        unit=unit,
-        mrn="AN100361",
-        family_name="Kowalski",
-        given_name="Walter",
-        date_of_birth=dt.date(1967, 8, 16),
-        sex="male",
-        dialysis_started=dt.date(2011, 3, 1),
-        dry_weight_kg=Decimal("70.0"),
-        diabetes=False,
-        access="fistula",
-        medications=["sevelamer", "amlodipine"],
-        conditions=[],
-    )
+    unit, nurse, _nephro = make_staff()
+    patient = make_walter(unit, ["sevelamer", "amlodipine"])
     now = timezone.now()
     for analyte, value, unit_name, days in LABS_ON_FILE:
         LabResult.objects.create(

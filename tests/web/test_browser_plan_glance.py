@@ -6,22 +6,25 @@ the full drug table one tap away, and the page's length in screens stays under a
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import re
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
 from clinic.engine import evaluate, plan_to_dict
-from clinic.patients.models import Patient
 from clinic.workups.case import build_case
 from clinic.workups.models import Workup
 from tests.cases import typical_case
-from tests.web.browser import PASSWORD, require_chromium, screenshot, serious_axe_violations, sign_in
+from tests.web.browser import (
+    make_staff,
+    make_walter,
+    require_chromium,
+    screenshot,
+    serious_axe_violations,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TABLET = {"width": 768, "height": 1024}
@@ -91,25 +94,8 @@ NECK_SPASM["episode"]["severity_0_10"] = 6
 
 @pytest.fixture
 def ward(transactional_db: None) -> dict[str, Any]:
-    unit = Unit.objects.create(code="north", name="Unit A (North)", lab_unit_system=LabUnitSystem.SI)
-    nurse = User.objects.create_user("nurse.a", password=PASSWORD, first_name="Amara", last_name="Okafor")
-    nephro = User.objects.create_user("nephro.a", password=PASSWORD, first_name="Lukas", last_name="Brandt")
-    Membership.objects.create(user=nurse, unit=unit, role=Role.NURSE)
-    Membership.objects.create(user=nephro, unit=unit, role=Role.NEPHROLOGIST)
-    patient = Patient.objects.create(
-        unit=unit,
-        mrn="AN100361",
-        family_name="Kowalski",
-        given_name="Walter",
-        date_of_birth=dt.date(1967, 8, 16),
-        sex="male",
-        dialysis_started=dt.date(2011, 3, 1),
-        dry_weight_kg=Decimal("70.0"),
-        diabetes=False,
-        access="fistula",
-        medications=["sevelamer", "amlodipine"],
-        conditions=[],
-    )
+    unit, nurse, nephro = make_staff()
+    patient = make_walter(unit, ["sevelamer", "amlodipine"])
     return {"patient": patient, "nurse": nurse, "nephro": nephro}
 
 

@@ -19,7 +19,6 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
 from clinic.engine import evaluate, plan_to_dict
 from clinic.patients.models import Patient
 from clinic.printing.handout import handout_text
@@ -28,7 +27,7 @@ from tests.cases import baseline_case
 from tests.web.browser import (
     ARTIFACTS,
     DESKTOP,
-    PASSWORD,
+    make_staff,
     require_chromium,
     screenshot,
     serious_axe_violations,
@@ -51,17 +50,7 @@ def case_offering_both() -> dict[str, Any]:
 
 @pytest.fixture
 def ward(transactional_db: None) -> dict[str, Any]:
-    unit = Unit.objects.create(
-        code="north",
-        name="Unit A (North)",
-        lab_unit_system=LabUnitSystem.SI,
-        phone="020 7946 0321",
-        hours="Mon–Sat 7am–9pm",
-    )
-    nurse = User.objects.create_user("nurse.a", password=PASSWORD, first_name="Amara", last_name="Okafor")
-    nephro = User.objects.create_user("nephro.a", password=PASSWORD, first_name="Lukas", last_name="Brandt")
-    Membership.objects.create(user=nurse, unit=unit, role=Role.NURSE)
-    Membership.objects.create(user=nephro, unit=unit, role=Role.NEPHROLOGIST)
+    unit, nurse, nephro = make_staff(phone="020 7946 0321", hours="Mon–Sat 7am–9pm")
     patient = Patient.objects.create(
         unit=unit,
         mrn="AN100362",

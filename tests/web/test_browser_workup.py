@@ -12,35 +12,26 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
-from clinic.patients.models import LabResult, Patient
+from clinic.patients.models import LabResult
 from clinic.workups.models import Acknowledgement, SignedPlan, Status, Workup
-from tests.web.browser import DESKTOP, PASSWORD, TABLET, require_chromium, screenshot, serious_axe_violations, sign_in
+from tests.web.browser import (
+    DESKTOP,
+    TABLET,
+    make_staff,
+    make_walter,
+    require_chromium,
+    screenshot,
+    serious_axe_violations,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def clinic_data(transactional_db: None) -> dict[str, Any]:
-    unit = Unit.objects.create(code="north", name="Unit A (North)", lab_unit_system=LabUnitSystem.SI)
-    nurse = User.objects.create_user("nurse.a", password=PASSWORD, first_name="Amara", last_name="Okafor")
-    nephro = User.objects.create_user("nephro.a", password=PASSWORD, first_name="Lukas", last_name="Brandt")
-    Membership.objects.create(user=nurse, unit=unit, role=Role.NURSE)
-    Membership.objects.create(user=nephro, unit=unit, role=Role.NEPHROLOGIST)
-    patient = Patient.objects.create(
-        unit=unit,
-        mrn="AN100361",
-        family_name="Kowalski",
-        given_name="Walter",
-        date_of_birth=dt.date(1967, 8, 16),
-        sex="male",
-        dialysis_started=dt.date(2011, 3, 1),
-        dry_weight_kg=Decimal("70.0"),
-        diabetes=False,
-        access="fistula",
-        medications=["sevelamer", "baclofen"],
-        conditions=[],
-    )
+    unit, nurse, nephro = make_staff()
+    patient = make_walter(unit, ["sevelamer", "baclofen"])
     LabResult.objects.create(
         patient=patient,
         analyte="potassium",
