@@ -84,20 +84,21 @@ def make_staff(**unit_fields: Any) -> tuple[Unit, User, User]:
     return unit, nurse, nephro
 
 
-def make_walter(unit: Unit, medications: Iterable[str]) -> Patient:
+def make_walter(unit: Unit, medications: Iterable[str], **fields: Any) -> Patient:
     """The browser tests' usual patient: Walter Kowalski, on dialysis since 2011 (the neck-spasm journey's
-    vintage), dry weight 70 kg, fistula, no diabetes, taking ``medications``."""
-    return Patient.objects.create(
-        unit=unit,
-        mrn="AN100361",
-        family_name="Kowalski",
-        given_name="Walter",
-        date_of_birth=dt.date(1967, 8, 16),
-        sex="male",
-        dialysis_started=dt.date(2011, 3, 1),
-        dry_weight_kg=Decimal("70.0"),
-        diabetes=False,
-        access="fistula",
-        medications=list(medications),
-        conditions=[],
-    )
+    vintage), dry weight 70 kg, fistula, no diabetes, taking ``medications``; ``fields`` override any of these."""
+    defaults: dict[str, Any] = {
+        "unit": unit,
+        "mrn": "AN100361",
+        "family_name": "Kowalski",
+        "given_name": "Walter",
+        "date_of_birth": dt.date(1967, 8, 16),
+        "sex": "male",
+        "dialysis_started": dt.date(2011, 3, 1),
+        "dry_weight_kg": Decimal("70.0"),
+        "diabetes": False,
+        "access": "fistula",
+        "medications": list(medications),
+        "conditions": [],
+    }
+    return Patient.objects.create(**(defaults | fields))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.test import Client
@@ -18,6 +17,7 @@ from clinic.accounts.models import LabUnitSystem, Membership, Role, Unit, User
 from clinic.patients.models import LabResult, Patient
 from clinic.workups.decisions import decision_items
 from clinic.workups.models import Acknowledgement, Status, Workup
+from tests.web.browser import make_walter
 
 PASSWORD = "pages-walk-password"
 
@@ -161,19 +161,11 @@ def build_ward(lab_units: str = LabUnitSystem.SI) -> Ward:
     nurse = _user("nurse.a", unit, Role.NURSE, "Amara", "Okafor")
     nephro = _user("nephro.a", unit, Role.NEPHROLOGIST, "Lukas", "Brandt")
     admin = _user("admin.a", unit, Role.UNIT_ADMIN, "Ines", "Moreau")
-    patient = Patient.objects.create(
-        unit=unit,
-        mrn="AN100361",
-        family_name="Kowalski",
-        given_name="Walter",
-        date_of_birth=dt.date(1967, 8, 16),
-        sex="male",
-        dialysis_started=dt.date(2011, 3, 1),
-        dry_weight_kg=Decimal("70.0"),
+    patient = make_walter(
+        unit,
+        ["sevelamer", "amlodipine", "baclofen"],
         diabetes=True,
-        access="fistula",
         residual_urine_ml_per_day=200,
-        medications=["sevelamer", "amlodipine", "baclofen"],
         conditions=["heart_block"],
     )
     now = timezone.now()
