@@ -39,3 +39,22 @@ class PlainTextNumberInput(forms.TextInput):
 
     def format_value(self, value: Any) -> str | None:
         return super().format_value(plain_number(value))
+
+
+class CheckList(forms.CheckboxSelectMultiple):
+    """Checkboxes as a list of Bootstrap form-checks, in a fieldset with a legend: Django's widget with a template
+    of ours (``chairside/check_list.html``), rendered by ``{{ field.as_field_group }}``."""
+
+    template_name = "chairside/check_list.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
+        super().__init__(attrs={"class": "form-check-input", **(attrs or {})}, choices=choices)
+
+
+class RadioList(forms.RadioSelect):
+    """The same for a single choice shown as radio buttons."""
+
+    template_name = "chairside/check_list.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
+        super().__init__(attrs={"class": "form-check-input", **(attrs or {})}, choices=choices)

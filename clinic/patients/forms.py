@@ -176,8 +176,6 @@ class LabResultForm(forms.ModelForm):
         self.fields["value"].widget.attrs.update({"inputmode": "decimal", "step": "any"})
         if not self.is_bound:
             self.initial.setdefault("taken_at", timezone.localtime().replace(second=0, microsecond=0))
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
     def clean_taken_at(self) -> dt.datetime:
         taken_at: dt.datetime = self.cleaned_data["taken_at"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.http import QueryDict
 
@@ -89,9 +88,9 @@ def tri_state_field(label: str) -> forms.ChoiceField:
 
 
 class StepForm(forms.Form):
-    """Base: a helper without a <form> tag, and the answer conversion contract. ``unit_system`` (the patient's
-    lab units, SI or conventional) matters to the labs form only; every step form takes it so callers need not
-    know which step they build."""
+    """Base: the answer conversion contract (its fields render with ``{{ field.as_field_group }}``).
+    ``unit_system`` (the patient's lab units, SI or conventional) matters to the labs form only; every step form
+    takes it so callers need not know which step they build."""
 
     number_fields: ClassVar[dict[str, Num]] = {}
 
@@ -101,9 +100,6 @@ class StepForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.unit_system = unit_system
         self.record = dict(record or {})  # facts from the patient record the step's checks compare with
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
 
     # The case section this step fills. The engine's cross-field checks (clinic/engine/validation.py) run on it
     # when the step is saved, so a contradiction is refused on the field to correct, with the engine's words.

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from django import forms
 
+from clinic.core.fields import CheckList
 from clinic.engine import load_knowledge
 from clinic.engine.contract import KINDS, SITES, TIMINGS
 from clinic.engine.validation import EPISODE, VITALS, Num
@@ -38,7 +39,7 @@ class EpisodeForm(StepForm):
     sites = forms.MultipleChoiceField(
         choices=[(s, SITE_LABELS[s]) for s in SITES],
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=CheckList,
         label="Where?",
     )
     kind = forms.ChoiceField(

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from clinic.core import codes
+from clinic.core.fields import CheckList
 from clinic.engine import load_knowledge
 from clinic.workups.forms_base import (
     StepForm,
@@ -25,11 +26,11 @@ class MedicationsForm(StepForm):
         label="Other medicines (as written)",
         help_text="Separate with commas. Names Chairside does not recognise are listed as such, never dropped.",
     )
-    conditions = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Conditions")
+    conditions = forms.MultipleChoiceField(required=False, widget=CheckList, label="Conditions")
     diabetes = tri_state_field("Diabetes")
     failed_trials = forms.MultipleChoiceField(
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=CheckList,
         label="Cramp drug trials already tried that did not help (or were not tolerated)",
         help_text="Second- and third-line drugs are offered only after a first-line trial that did not help.",
     )

@@ -1,6 +1,6 @@
 """The lab badge, rendered from its template once per badge value (it appears on every row of the lab tables).
-Form fields render with the libraries' own mechanisms: crispy's ``|as_crispy_field`` and Django's
-``{{ field.as_field_group }}`` (the wizard's choice buttons are a RadioSelect with a template of ours)."""
+Form fields render with Django's own mechanism, ``{{ field.as_field_group }}``, through the form renderer's field
+template (clinic/core/renderers.py); the patient record and import forms use crispy's ``|as_crispy_field``."""
 
 from __future__ import annotations
 
