@@ -1,11 +1,12 @@
 """A signed plan's PDF as stored at signing, read with one query: the stored bytes of the kind asked for, only
-through a signed workup of one of the given units, plus the few columns the audit event and the file name need
-(no plan, answers or snapshot JSON is read, nothing is rendered)."""
+through a signed workup of one of the user's units, plus the few columns the audit event and the file name need
+(no plan, answers or snapshot JSON is read, nothing is rendered). The unit's default paper size comes from the
+units already loaded with the user's memberships, so the query joins only the workup and its patient."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -23,23 +24,22 @@ class StoredPdf:
     unit_id: int
 
 
-def find_stored_pdf(public_id: str, kind: str, unit_ids: Iterable[int]) -> StoredPdf | None:
-    """The stored PDF, or None if there is none to serve (no such signed workup in these units, nothing stored)."""
-    row = (
+def find_stored_pdf(public_id: str, kind: str, units: Mapping[int, Unit]) -> StoredPdf | None:
+    """The stored PDF, or None if there is none to serve (no such signed workup in these units, nothing stored).
+    ``units``: the user's units by id."""
+    rows = (
         SignedPlan.objects.filter(
-            workup__public_id=public_id, workup__status=Status.SIGNED, workup__patient__unit_id__in=unit_ids
-        )
-        .values_list(
+            workup__public_id=public_id, workup__status=Status.SIGNED, workup__patient__unit_id__in=list(units)
+        ).values_list(
             "plan_pdf" if kind == "plan" else "handout_pdf",
             "pdf_paper",
             "workup__created_at",
             "workup__patient__public_id",
             "workup__patient__unit_id",
-            "workup__patient__unit__locale",
         )
-        .first()
-    )
+    )[:1]  # a workup has one signed plan; no ordering needed
+    row = next(iter(rows), None)
     if row is None or not row[0]:
         return None
-    pdf, paper, created_at, patient_public_id, unit_id, locale = row
-    return StoredPdf(bytes(pdf), paper, Unit(locale=locale).default_paper, created_at, patient_public_id, unit_id)
+    pdf, paper, created_at, patient_public_id, unit_id = row
+    return StoredPdf(bytes(pdf), paper, units[unit_id].default_paper, created_at, patient_public_id, unit_id)

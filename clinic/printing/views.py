@@ -95,7 +95,8 @@ def _signed_pdf(request: HttpRequest, public_id: str) -> HttpResponse | None:
     """A signed plan's PDF as stored at signing (one query, nothing rendered); None when this request is not for
     a stored PDF (a draft, another paper size, bad options, another unit's or no workup): the full path answers."""
     kind = request.GET.get("kind", "plan")
-    stored = find_stored_pdf(public_id, kind, request.user.unit_ids()) if kind in KINDS else None
+    units = {m.unit_id: m.unit for m in request.user.cached_memberships()}
+    stored = find_stored_pdf(public_id, kind, units) if kind in KINDS else None
     if stored is None or request.GET.get("paper", stored.default_paper).lower() != stored.paper:
         return None
     detail = {"workup": str(public_id), "kind": kind, "paper": stored.paper}
