@@ -136,6 +136,16 @@ class Healthz(FastHttpUser):
                 response.failure(f"status {response.status_code}")
 
 
+class SignedInHealthz(Staff):
+    """The floor of any signed-in request: /healthz with a nurse's session, so the session is read, the user is
+    loaded with the memberships and every middleware runs, but no page is built. The signed PDF is compared
+    with it (docs/performance.md)."""
+
+    @task
+    def signed_in_healthz(self) -> None:
+        self.get("/healthz", "signed_in_healthz")
+
+
 class PatientList(Staff):
     @task
     def patient_list(self) -> None:

@@ -37,6 +37,7 @@ PY = sys.executable
 RESULTS = ROOT / "bench" / "results"
 JOURNEYS = [  # (result key, locust user class)
     ("healthz", "Healthz"),
+    ("signed_in_healthz", "SignedInHealthz"),  # the floor of a signed-in request (session, user, middleware)
     ("patient_list", "PatientList"),
     ("patient_page", "PatientPage"),
     ("wizard_step_get", "WizardStepGet"),

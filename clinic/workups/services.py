@@ -211,10 +211,13 @@ def live_red_flags(workup: Workup, overlay: dict[str, Any] | None = None) -> dic
 
 
 def unacknowledged_emergencies(workup: Workup, plan: CarePlan | None) -> list[Any]:
-    if plan is None:
+    """The plan's emergency red flags nobody has acknowledged. The acknowledgements are read only when the plan
+    raises an emergency (an autosave without one makes no query for them)."""
+    emergencies = [flag for flag in plan.red_flags if flag.urgency == "emergency"] if plan is not None else []
+    if not emergencies:
         return []
     acknowledged = {ack.code for ack in workup.acknowledgements.all()}
-    return [flag for flag in plan.red_flags if flag.urgency == "emergency" and flag.code not in acknowledged]
+    return [flag for flag in emergencies if flag.code not in acknowledged]
 
 
 def pending_emergencies(workup: Workup, plan: CarePlan | None = None) -> set[str]:

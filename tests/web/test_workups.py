@@ -236,6 +236,23 @@ def test_emergency_flag_blocks_until_acknowledged_with_a_reason(nurse: Client, w
     assert 'name="sbp_pre_mmhg"' in page and "coronary" in page  # the form is back; the banner still shows it
 
 
+def test_autosave_emergency_card_follows_the_acknowledgements(nurse: Client, workup: Workup) -> None:
+    """The autosave's live emergency card (read against the acknowledgements only when the answers raise an
+    emergency) shows an emergency nobody has acknowledged, and no longer once it is acknowledged."""
+    post_step(nurse, workup, "episode", EPISODE)
+    url = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "redflags"})
+
+    def card(version: int) -> bool:
+        response = nurse.post(url, {"step_version": version, "chest_pain": "yes"}, headers={"HX-Request": "true"})
+        assert response.status_code == 200 and "Saved" in response.content.decode()
+        return "emergency-live-redflagacute_coronary" in response.content.decode()
+
+    assert card(0), "an unacknowledged emergency is shown in the action bar"
+    ack_url = reverse("workups:acknowledge", args=[workup.public_id])
+    nurse.post(ack_url, {"code": "redflag.acute_coronary", "reason": "escalated_now", "step": "redflags"})
+    assert not card(1), "an acknowledged emergency is not shown again"
+
+
 def test_non_emergency_flags_stay_passive(nurse: Client, workup: Workup) -> None:
     post_step(nurse, workup, "episode", EPISODE)
     post_step(nurse, workup, "redflags", {"access_hand_ischaemia": "yes"})
