@@ -49,12 +49,3 @@ class CheckList(forms.CheckboxSelectMultiple):
 
     def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
         super().__init__(attrs={"class": "form-check-input", **(attrs or {})}, choices=choices)
-
-
-class RadioList(forms.RadioSelect):
-    """The same for a single choice shown as radio buttons."""
-
-    template_name = "chairside/check_list.html"
-
-    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
-        super().__init__(attrs={"class": "form-check-input", **(attrs or {})}, choices=choices)
