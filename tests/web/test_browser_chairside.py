@@ -14,11 +14,9 @@ from django.utils import timezone
 
 from clinic.patients.models import LabResult
 from clinic.workups.models import Workup
-from tests.web.browser import make_staff, make_walter, sign_in
+from tests.web.browser import PHONE, TABLET, make_staff, make_walter, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-TABLET = {"width": 768, "height": 1024}
-PHONE = {"width": 390, "height": 844}
 # Results from the last session (three days ago) and one from long ago that must not be offered as current.
 LABS_ON_FILE = (
     ("potassium", "4.8", "mmol/L", 3),

@@ -17,13 +17,11 @@ import pytest
 from django.test import Client
 
 from clinic.accounts.models import LabUnitSystem, User
-from tests.web.browser import serious_axe_violations
+from tests.web.browser import PHONE, TABLET, serious_axe_violations
 from tests.web.pages import Page, Ward, build_ward, pages
 from tests.web.visible_text import raw_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-TABLET = {"width": 768, "height": 1024}
-PHONE = {"width": 390, "height": 844}
 SIZES = [pytest.param(TABLET, id="tablet"), pytest.param(PHONE, id="phone")]
 SHOTS = Path(os.environ.get("CHAIRSIDE_SHOTS") or Path(tempfile.gettempdir()) / "shots")
 

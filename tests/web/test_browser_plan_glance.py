@@ -18,6 +18,8 @@ from clinic.workups.case import build_case
 from clinic.workups.models import Workup
 from tests.cases import typical_case
 from tests.web.browser import (
+    PHONE,
+    TABLET,
     make_staff,
     make_walter,
     require_chromium,
@@ -27,8 +29,6 @@ from tests.web.browser import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-TABLET = {"width": 768, "height": 1024}
-PHONE = {"width": 390, "height": 844}
 SIZES = {"tablet": TABLET, "phone": PHONE}
 SHOTS = Path("/tmp/plan-glance")
 
