@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
@@ -86,8 +85,6 @@ class PatientForm(forms.ModelForm):
             ("", "The unit's default"),
             *self.fields["lab_unit_system"].choices[1:],
         ]
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
     def clean_mrn(self) -> str:
         mrn = normalise_mrn(self.cleaned_data["mrn"])
