@@ -81,6 +81,11 @@ TEMPLATES = [
             ],
         },
     },
+    {  # the page fragments drawn with Jinja2, under an app's jinja2/ folder (clinic/core/jinja2env.py)
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "clinic.core.jinja2env.environment"},
+    },
 ]
 
 DATABASES = {"default": parse_database_url(os.environ.get("DATABASE_URL", "sqlite:///db.sqlite3"), BASE_DIR)}

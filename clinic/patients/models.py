@@ -44,6 +44,17 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             return self.none()
         return self.filter(unit_id__in=user.unit_ids())
 
+    def matching(self, query: str) -> PatientQuerySet:
+        """Patients whose family name, given name or MRN contains every word of ``query`` (any case)."""
+        terms = models.Q()
+        for word in query.split():
+            terms &= (
+                models.Q(family_name__icontains=word)
+                | models.Q(given_name__icontains=word)
+                | models.Q(mrn__icontains=word)
+            )
+        return self.filter(terms)
+
 
 def normalise_mrn(value: str) -> str:
     """An MRN as stored: surrounding and repeated spaces removed. MRNs compare case-insensitively (mrn__iexact),

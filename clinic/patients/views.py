@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.audit.models import Action
@@ -41,10 +42,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         problem = "The search cannot contain control characters. Type the name or MRN again."
         query, patients = query.replace("\x00", ""), patients.none()
     elif query:
-        terms = Q()
-        for word in query.split():
-            terms &= Q(family_name__icontains=word) | Q(given_name__icontains=word) | Q(mrn__icontains=word)
-        patients = patients.filter(terms)
+        patients = patients.matching(query)
     page = Paginator(patients, PAGE_SIZE).get_page(page_number)
     # That a search happened and how many it found; never the terms (names and MRNs).
     record(
@@ -53,9 +51,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         detail={"search": bool(query), "results": page.paginator.count, "page": page.number},
     )
     context = {"page": page, "query": query, "problem": problem, "multi_unit": len(request.user.unit_ids()) > 1}
-    template = "patients/list.html#results" if request.htmx else "patients/list.html"
-    # htmx swaps only 2xx answers into the page (base.html), so the live search shows the message with a 200.
-    response = render(request, template, context, status=400 if problem and not request.htmx else 200)
+    results = render_to_string("patients/results.html", context, request, using="jinja2")
+    if request.htmx:  # htmx swaps only 2xx answers into the page (base.html): the live search's message is a 200
+        response = HttpResponse(results)
+    else:
+        page_context = {**context, "results": mark_safe(results)}  # Jinja2 escaped every value
+        response = render(request, "patients/list.html", page_context, status=400 if problem else 200)
     response["Vary"] = "HX-Request"
     return response
 

@@ -20,6 +20,7 @@ from clinic.engine import CarePlan, CaseError, evaluate, validate_case
 from clinic.patients.models import Patient
 from clinic.workups import step_data
 from clinic.workups.case import build_case
+from clinic.workups.forms import StepForm
 from clinic.workups.guards import ConflictError, audit_workup, transition_for
 from clinic.workups.merge import changed_fields, merge_step
 from clinic.workups.models import Acknowledgement, Status, Workup
@@ -89,8 +90,17 @@ def lock_workup(pk: int) -> Workup:
     return workups.get(pk=pk)
 
 
+def lock_workup_of(user: User, public_id: Any) -> Workup:
+    """The user's workup (one of their units' patients) with its write lock, in one read: the unit scope and the
+    lock of ``lock_workup`` together. Workup.DoesNotExist when the user may not see it."""
+    workups = Workup.objects.for_user(user).select_related("patient__unit")
+    if connection.features.has_select_for_no_key_update:
+        return workups.select_for_update(of=("self",), no_key=True).get(public_id=public_id)
+    return lock_workup(workups.values_list("pk", flat=True).get(public_id=public_id))
+
+
 def _save_step_state(
-    workup: Workup,
+    locked: Workup,
     slug: str,
     step_version: int,
     editor: str,
@@ -103,10 +113,9 @@ def _save_step_state(
     page's base are merged with what others saved since (only the same answer changed on both sides conflicts);
     without a base, any save by another tab or person since is a conflict. Answers for a plan awaiting review send
     it back to draft, so they are refused (ReturnsToDraft) unless that was confirmed. Runs in the caller's one
-    transaction (save_step's also records the labs; no savepoint inside it), which holds the workup's lock."""
-    # Take the write lock before reading, so two saves of different steps merge instead of one overwriting
-    # the other.
-    locked = lock_workup(workup.pk)
+    transaction (save_step's also records the labs; no savepoint inside it), which holds the workup's lock:
+    ``locked`` was read with it (lock_workup), so two saves of different steps merge instead of one overwriting
+    the other."""
     transition = transition_for(locked, Act.EDIT if answers is not None else Act.AUTOSAVE, user)
     if transition.target != locked.status and not edit.confirm_return:
         raise ReturnsToDraft(f"Saving returns this plan ({locked.get_status_display().lower()}) to draft.")
@@ -174,7 +183,8 @@ def save_step(
     edit: StepEdit | None = None,
 ) -> Workup:
     with transaction.atomic():
-        fresh = _save_step_state(workup, slug, step_version, editor, user, answers, None, edit or StepEdit())
+        locked = lock_workup(workup.pk)
+        fresh = _save_step_state(locked, slug, step_version, editor, user, answers, None, edit or StepEdit())
         if slug == "labs":
             record_workup_labs(fresh, fresh.answers[slug].get("labs", []), user)
     merged = fresh.step_meta[slug]["merged"]
@@ -187,9 +197,61 @@ def autosave(
 ) -> Workup:
     """Keep exactly what was typed (valid or not) so an interruption loses nothing. NUL characters are the one
     exception: nobody types them, and PostgreSQL cannot store them in JSON (a 500 before)."""
-    draft = {key.replace("\x00", ""): [value.replace("\x00", "") for value in values] for key, values in raw.items()}
     with transaction.atomic():
-        return _save_step_state(workup, slug, step_version, editor, user, None, draft, StepEdit())
+        return _save_step_state(lock_workup(workup.pk), slug, step_version, editor, user, None, _draft(raw), StepEdit())
+
+
+def _draft(raw: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {key.replace("\x00", ""): [value.replace("\x00", "") for value in values] for key, values in raw.items()}
+
+
+@dataclass(frozen=True)
+class Autosaved:
+    """What an autosave from a step page did: ``state`` is "saved" (the answers, merged with others' saves),
+    "held" (a plan awaiting review: only the typing was kept), "draft" (not valid yet: the typing was kept),
+    "conflict" (nothing saved; ``conflict`` says what differs) or "signed" (nothing saved)."""
+
+    workup: Workup
+    form: StepForm
+    state: str
+    conflict: ConflictError | None = None
+
+
+def autosave_page(
+    user: User,
+    public_id: Any,
+    slug: str,
+    data: Any,
+    raw: dict[str, list[str]],
+    version: tuple[int, str],
+    edit: StepEdit,
+    request: Any = None,
+) -> Autosaved:
+    """Autosave a step page's form (``data``): the answers when they are valid, else what was typed (``raw``).
+    ``version`` is the step version the page read and its editor token. The workup is read once, scoped to the
+    user's units and with its write lock (Workup.DoesNotExist otherwise), and saved in the same transaction."""
+    step_version, editor = version
+    with transaction.atomic():
+        locked = lock_workup_of(user, public_id)
+        form = step_data.step_form(locked, slug, data)
+        if not locked.is_editable:
+            return Autosaved(locked, form, "signed")
+        try:
+            if not form.is_valid():
+                draft = _save_step_state(locked, slug, step_version, editor, user, None, _draft(raw), StepEdit())
+                return Autosaved(draft, form, "draft")
+            try:
+                fresh = _save_step_state(locked, slug, step_version, editor, user, form.to_answers(), None, edit)
+            except ReturnsToDraft:  # raised before anything changed: keep only the typing
+                held = _save_step_state(locked, slug, step_version, editor, user, None, _draft(raw), StepEdit())
+                return Autosaved(held, form, "held")
+            if slug == "labs":
+                record_workup_labs(fresh, fresh.answers[slug].get("labs", []), user)
+        except ConflictError as exc:  # raised before anything changed
+            return Autosaved(exc.current, form, "conflict", exc)
+    merged = fresh.step_meta[slug]["merged"]
+    audit_workup(Action.STEP_SAVE, fresh, user, request, step=slug, **({"merged": merged} if merged else {}))
+    return Autosaved(fresh, form, "saved")
 
 
 def preview(workup: Workup, overlay: dict[str, Any] | None = None) -> CarePlan | None:

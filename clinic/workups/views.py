@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit.models import Action
@@ -49,12 +51,12 @@ def _raw(request: HttpRequest) -> dict[str, list[str]]:
     return {key: values for key, values in request.POST.lists() if key not in SKIP_KEYS}
 
 
-def _edit(request: HttpRequest, workup: Workup, slug: str) -> services.StepEdit:
+def _edit(request: HttpRequest, public_id: uuid.UUID | str, slug: str) -> services.StepEdit:
     """The page's part in a step save: the answers it was opened with, a choice settling a conflict, and the
     confirmation that saving returns a submitted plan to draft."""
     resolve = request.POST.get("resolve", "")
     return services.StepEdit(
-        base=merge.read_base(request.POST.get("base", ""), workup.public_id, slug),
+        base=merge.read_base(request.POST.get("base", ""), public_id, slug),
         resolve=resolve if resolve in {"mine", "theirs"} else "",
         confirm_return=request.POST.get("confirm_return") == "yes",
     )
@@ -149,7 +151,7 @@ def _post_step(request: HttpRequest, workup: Workup, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _keep_typing(request, workup, slug, form, status=400)
     try:
-        step_version, edit = _int(request, "step_version"), _edit(request, workup, slug)
+        step_version, edit = _int(request, "step_version"), _edit(request, workup.public_id, slug)
         answers = form.to_answers()
         workup = services.save_step(workup, slug, answers, step_version, request.user, request, _editor(request), edit)
     except services.ReturnsToDraft:
@@ -179,33 +181,29 @@ def _keep_typing(request: HttpRequest, workup: Workup, slug: str, form: StepForm
     return _step_page(request, workup, slug, form, step_version=read_at, **extra)
 
 
-def _autosave(request: HttpRequest, workup: Workup, slug: str, form: StepForm) -> tuple[Workup, str, Any]:
-    """Save what was typed: the answers if complete (merged with others' saves), else a draft; on a plan
-    awaiting review only a draft. Returns the workup, the state shown and the conflict panel, if any."""
-    step_version, editor, user = _int(request, "step_version"), _editor(request), request.user
-    try:
-        if form.is_valid():
-            edit = _edit(request, workup, slug)
-            try:
-                saved = services.save_step(workup, slug, form.to_answers(), step_version, user, request, editor, edit)
-                return saved, "saved", None
-            except services.ReturnsToDraft:
-                return services.autosave(workup, slug, _raw(request), step_version, user, editor), "held", None
-        return services.autosave(workup, slug, _raw(request), step_version, user, editor), "draft", None
-    except services.ConflictError as exc:
-        mine = form.to_answers() if form.is_valid() else {}
-        return exc.current, "conflict", readable.conflict_panel(exc, mine, user)
-
-
 @require_POST
 def autosave_view(request: HttpRequest, public_id: str, slug: str) -> HttpResponse:
     if slug not in BY_SLUG or slug == "review":
         raise Http404("No such step.")
-    workup = _workup_for(request, public_id, acknowledgements=False)
-    if not workup.is_editable:
+    version, edit = (_int(request, "step_version"), _editor(request)), _edit(request, public_id, slug)
+    try:  # one read of the workup, scoped and locked, and one transaction (services.autosave_page)
+        saved = services.autosave_page(
+            request.user, public_id, slug, request.POST, _raw(request), version, edit, request
+        )
+    except Workup.DoesNotExist:
+        raise Http404("No such workup.") from None
+    note_subject(request, saved.workup.patient)  # audited as an access to this patient unless a save was recorded
+    if saved.state == "signed":
         return HttpResponse("This plan is signed; changes are not saved.", status=409)
-    form = step_data.step_form(workup, slug, request.POST)
-    workup, state, conflict = _autosave(request, workup, slug, form)
+    return _autosave_response(request, slug, saved)
+
+
+def _autosave_response(request: HttpRequest, slug: str, saved: services.Autosaved) -> HttpResponse:
+    """The step page's status line after an autosave: saved, kept as typing, or the conflict panel (409), with the
+    live red flags of the answers on the page."""
+    workup, form, state = saved.workup, saved.form, saved.state
+    mine = form.to_answers() if saved.conflict and form.is_valid() else {}
+    conflict = readable.conflict_panel(saved.conflict, mine, request.user) if saved.conflict else None
     overlay = {slug: form.to_answers()} if form.is_valid() else None
     context = {
         "workup": workup,
@@ -329,7 +327,7 @@ def _plan_context(
 ) -> dict[str, Any]:
     acknowledgements = Acknowledgement.objects.filter(workup=workup).select_related("user")
     view = presenters.plan_view(plan, role)
-    return {
+    context = {
         "workup": workup,
         "patient": workup.patient,
         "signed": signed,
@@ -341,6 +339,8 @@ def _plan_context(
         "view": view,
         "glance": plan_glance(plan, view, role),
     }
+    body = render_to_string("workups/plan_body.html", context, request, using="jinja2")
+    return {**context, "plan_body": mark_safe(body)}  # Jinja2 escaped every value
 
 
 @require_POST

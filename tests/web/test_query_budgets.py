@@ -194,9 +194,10 @@ def test_worklist_is_flat(
 def test_autosave_is_one_short_transaction(
     nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
 ) -> None:
-    """An htmx autosave of valid answers: the workup is locked and read in one statement on PostgreSQL (SELECT ...
-    FOR NO KEY UPDATE; SQLite, without row locks, takes its write lock with an UPDATE first), saved, and the
-    transaction has no savepoint of its own inside. The session's activity stamp is one UPDATE."""
+    """An htmx autosave of valid answers reads the workup once: scoped to the user's units and locked in one
+    statement on PostgreSQL (SELECT ... FOR NO KEY UPDATE; SQLite, without row locks, finds the row's id in scope
+    and takes its write lock with an UPDATE first), then saves it in the same transaction, with no savepoint of its
+    own inside. The session's activity stamp is one UPDATE."""
     client = client_for(nurse_a)
     workup = Workup.objects.create(patient=make_patient(unit_a), created_by=nurse_a)
     url = reverse("workups:autosave", kwargs={"public_id": workup.public_id, "slug": "vitals"})
@@ -214,12 +215,14 @@ def test_autosave_is_one_short_transaction(
     # COMMIT in production): there is no second, nested one.
     assert sum(q.startswith("SAVEPOINT") for q in sql) == 1, sql
     locks = [q for q in sql if '"workups_workup"' in q and ("FOR NO KEY UPDATE" in q or q.startswith("UPDATE"))]
+    reads = [q for q in sql if q.startswith("SELECT") and 'FROM "workups_workup"' in q]
     if connection.vendor == "postgresql":
         assert len(locks) == 2 and "FOR NO KEY UPDATE" in locks[0], locks  # lock-and-read, then the save
-    # session, user with memberships, the workup; savepoint, lock (+ UPDATE on SQLite), save, release; the audit
-    # event (1 on PostgreSQL, 2 on SQLite); the session's stamp. These answers raise no emergency, so the
-    # acknowledgements (read for the live emergency card) are not queried.
+        assert len(reads) == 1 and '"patients_patient"."unit_id" IN' in reads[0], reads  # scoped, the only read
+    # session, user with memberships; savepoint, the scoped lock-and-read (on SQLite: the id in scope, an UPDATE,
+    # the read), save, release; the audit event (1 on PostgreSQL, 2 on SQLite); the session's stamp. These answers
+    # raise no emergency, so the acknowledgements (read for the live emergency card) are not queried.
     assert not [q for q in sql if "acknowledgement" in q], sql
-    assert len(sql) <= (9 if connection.vendor == "postgresql" else 11), sql
+    assert len(sql) <= (8 if connection.vendor == "postgresql" else 11), sql
     workup.refresh_from_db()
     assert workup.answers["vitals"]["sbp_pre_mmhg"] == 148
