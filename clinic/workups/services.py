@@ -96,7 +96,11 @@ def lock_workup_of(user: User, public_id: Any) -> Workup:
     workups = Workup.objects.for_user(user).select_related("patient__unit")
     if connection.features.has_select_for_no_key_update:
         return workups.select_for_update(of=("self",), no_key=True).get(public_id=public_id)
-    return lock_workup(workups.values_list("pk", flat=True).get(public_id=public_id))
+    # SQLite: the write lock must come first (a transaction that reads first and then writes fails with "database
+    # is locked" when another one is writing), so an UPDATE that changes nothing, within the scope, takes it.
+    if not Workup.objects.for_user(user).filter(public_id=public_id).update(version=F("version")):
+        raise Workup.DoesNotExist
+    return workups.get(public_id=public_id)
 
 
 def _save_step_state(

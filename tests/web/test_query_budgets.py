@@ -195,8 +195,8 @@ def test_autosave_is_one_short_transaction(
     nurse_a: User, unit_a: Unit, make_patient: Callable[..., Patient], client_for: Callable[[User], Client]
 ) -> None:
     """An htmx autosave of valid answers reads the workup once: scoped to the user's units and locked in one
-    statement on PostgreSQL (SELECT ... FOR NO KEY UPDATE; SQLite, without row locks, finds the row's id in scope
-    and takes its write lock with an UPDATE first), then saves it in the same transaction, with no savepoint of its
+    statement on PostgreSQL (SELECT ... FOR NO KEY UPDATE; SQLite, without row locks, takes its write lock first
+    with an UPDATE within the scope, then reads), then saves it in the same transaction, with no savepoint of its
     own inside. The session's activity stamp is one UPDATE."""
     client = client_for(nurse_a)
     workup = Workup.objects.create(patient=make_patient(unit_a), created_by=nurse_a)
@@ -219,8 +219,8 @@ def test_autosave_is_one_short_transaction(
     if connection.vendor == "postgresql":
         assert len(locks) == 2 and "FOR NO KEY UPDATE" in locks[0], locks  # lock-and-read, then the save
         assert len(reads) == 1 and '"patients_patient"."unit_id" IN' in reads[0], reads  # scoped, the only read
-    # session, user with memberships; savepoint, the scoped lock-and-read (on SQLite: the id in scope, an UPDATE,
-    # the read), save, release; the audit event (1 on PostgreSQL, 2 on SQLite); the session's stamp. These answers
+    # session, user with memberships; savepoint, the scoped lock-and-read (on SQLite: a scoped UPDATE, then the
+    # read), save, release; the audit event (1 on PostgreSQL, 2 on SQLite); the session's stamp. These answers
     # raise no emergency, so the acknowledgements (read for the live emergency card) are not queried.
     assert not [q for q in sql if "acknowledgement" in q], sql
     assert len(sql) <= (8 if connection.vendor == "postgresql" else 11), sql
