@@ -6,13 +6,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
 from clinic.core import codes
+from clinic.core.jinja2env import fragment
 from clinic.patients.forms import LabResultForm, PatientForm
 from clinic.patients.models import Patient
 from clinic.patients.services import lab_rows, latest_labs
@@ -51,12 +50,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         detail={"search": bool(query), "results": page.paginator.count, "page": page.number},
     )
     context = {"page": page, "query": query, "problem": problem, "multi_unit": len(request.user.unit_ids()) > 1}
-    results = render_to_string("patients/results.html", context, request, using="jinja2")
+    results = fragment("patients/results.html", context, request)
     if request.htmx:  # htmx swaps only 2xx answers into the page (base.html): the live search's message is a 200
         response = HttpResponse(results)
     else:
-        page_context = {**context, "results": mark_safe(results)}  # Jinja2 escaped every value
-        response = render(request, "patients/list.html", page_context, status=400 if problem else 200)
+        status = 400 if problem else 200
+        response = render(request, "patients/list.html", {**context, "results": results}, status=status)
     response["Vary"] = "HX-Request"
     return response
 

@@ -187,13 +187,24 @@ def save_step(
     edit: StepEdit | None = None,
 ) -> Workup:
     with transaction.atomic():
-        locked = lock_workup(workup.pk)
-        fresh = _save_step_state(locked, slug, step_version, editor, user, answers, None, edit or StepEdit())
-        if slug == "labs":
-            record_workup_labs(fresh, fresh.answers[slug].get("labs", []), user)
-    merged = fresh.step_meta[slug]["merged"]
-    audit_workup(Action.STEP_SAVE, workup, user, request, step=slug, **({"merged": merged} if merged else {}))
+        fresh = _save_answers(lock_workup(workup.pk), slug, answers, step_version, editor, user, edit or StepEdit())
+    _audit_step_save(fresh, slug, user, request)
     return fresh
+
+
+def _save_answers(
+    locked: Workup, slug: str, answers: dict[str, Any], step_version: int, editor: str, user: User, edit: StepEdit
+) -> Workup:
+    """A step's answers saved (merged with others' saves); the labs step's results also go on the patient's record."""
+    fresh = _save_step_state(locked, slug, step_version, editor, user, answers, None, edit)
+    if slug == "labs":
+        record_workup_labs(fresh, fresh.answers[slug].get("labs", []), user)
+    return fresh
+
+
+def _audit_step_save(fresh: Workup, slug: str, user: User, request: Any) -> None:
+    merged = fresh.step_meta[slug]["merged"]
+    audit_workup(Action.STEP_SAVE, fresh, user, request, step=slug, **({"merged": merged} if merged else {}))
 
 
 def autosave(
@@ -202,11 +213,14 @@ def autosave(
     """Keep exactly what was typed (valid or not) so an interruption loses nothing. NUL characters are the one
     exception: nobody types them, and PostgreSQL cannot store them in JSON (a 500 before)."""
     with transaction.atomic():
-        return _save_step_state(lock_workup(workup.pk), slug, step_version, editor, user, None, _draft(raw), StepEdit())
+        return _keep_draft(lock_workup(workup.pk), slug, raw, step_version, editor, user)
 
 
-def _draft(raw: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {key.replace("\x00", ""): [value.replace("\x00", "") for value in values] for key, values in raw.items()}
+def _keep_draft(
+    locked: Workup, slug: str, raw: dict[str, list[str]], step_version: int, editor: str, user: User
+) -> Workup:
+    draft = {key.replace("\x00", ""): [value.replace("\x00", "") for value in values] for key, values in raw.items()}
+    return _save_step_state(locked, slug, step_version, editor, user, None, draft, StepEdit())
 
 
 @dataclass(frozen=True)
@@ -242,19 +256,14 @@ def autosave_page(
             return Autosaved(locked, form, "signed")
         try:
             if not form.is_valid():
-                draft = _save_step_state(locked, slug, step_version, editor, user, None, _draft(raw), StepEdit())
-                return Autosaved(draft, form, "draft")
+                return Autosaved(_keep_draft(locked, slug, raw, step_version, editor, user), form, "draft")
             try:
-                fresh = _save_step_state(locked, slug, step_version, editor, user, form.to_answers(), None, edit)
+                fresh = _save_answers(locked, slug, form.to_answers(), step_version, editor, user, edit)
             except ReturnsToDraft:  # raised before anything changed: keep only the typing
-                held = _save_step_state(locked, slug, step_version, editor, user, None, _draft(raw), StepEdit())
-                return Autosaved(held, form, "held")
-            if slug == "labs":
-                record_workup_labs(fresh, fresh.answers[slug].get("labs", []), user)
+                return Autosaved(_keep_draft(locked, slug, raw, step_version, editor, user), form, "held")
         except ConflictError as exc:  # raised before anything changed
             return Autosaved(exc.current, form, "conflict", exc)
-    merged = fresh.step_meta[slug]["merged"]
-    audit_workup(Action.STEP_SAVE, fresh, user, request, step=slug, **({"merged": merged} if merged else {}))
+    _audit_step_save(fresh, slug, user, request)
     return Autosaved(fresh, form, "saved")
 
 

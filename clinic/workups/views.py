@@ -8,12 +8,11 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit.models import Action
 from clinic.audit.services import note_subject, record
+from clinic.core.jinja2env import fragment
 from clinic.patients.models import Patient
 from clinic.workups import lifecycle, merge, presenters, readable, services, step_data
 from clinic.workups.forms import AcknowledgeForm, StepForm
@@ -339,8 +338,7 @@ def _plan_context(
         "view": view,
         "glance": plan_glance(plan, view, role),
     }
-    body = render_to_string("workups/plan_body.html", context, request, using="jinja2")
-    return {**context, "plan_body": mark_safe(body)}  # Jinja2 escaped every value
+    return {**context, "plan_body": fragment("workups/plan_body.html", context, request)}
 
 
 @require_POST
