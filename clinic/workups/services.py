@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from clinic.accounts.models import User
@@ -80,27 +80,27 @@ def start_workup(patient: Patient, user: User, request: Any = None, *, instead_o
 
 
 def lock_workup(pk: int) -> Workup:
-    """Read a workup (with its patient and unit) holding its write lock until the transaction ends. On PostgreSQL
-    one statement, ``SELECT ... FOR NO KEY UPDATE`` of the workup's row (the lock an UPDATE takes); SQLite has no
-    row locks, so there an UPDATE that changes nothing takes the database's write lock before the read."""
-    workups = Workup.objects.select_related("patient__unit")
-    if connection.features.has_select_for_no_key_update:
-        return workups.select_for_update(of=("self",), no_key=True).get(pk=pk)
-    Workup.objects.filter(pk=pk).update(version=F("version"))
-    return workups.get(pk=pk)
+    """Read a workup (with its patient and unit) holding its write lock until the transaction ends."""
+    return _locked(Workup.objects.all(), pk=pk)
 
 
 def lock_workup_of(user: User, public_id: Any) -> Workup:
     """The user's workup (one of their units' patients) with its write lock, in one read: the unit scope and the
     lock of ``lock_workup`` together. Workup.DoesNotExist when the user may not see it."""
-    workups = Workup.objects.for_user(user).select_related("patient__unit")
+    return _locked(Workup.objects.for_user(user), public_id=public_id)
+
+
+def _locked(workups: QuerySet[Workup], **lookup: Any) -> Workup:
+    """The one workup ``lookup`` finds among ``workups`` (with its patient and unit), holding its write lock until
+    the transaction ends. On PostgreSQL one statement, ``SELECT ... FOR NO KEY UPDATE`` of the workup's row (the
+    lock an UPDATE takes). SQLite has no row locks, and a transaction that reads first and then writes fails with
+    "database is locked" when another one is writing: there an UPDATE that changes nothing takes the database's
+    write lock first, then the row is read."""
     if connection.features.has_select_for_no_key_update:
-        return workups.select_for_update(of=("self",), no_key=True).get(public_id=public_id)
-    # SQLite: the write lock must come first (a transaction that reads first and then writes fails with "database
-    # is locked" when another one is writing), so an UPDATE that changes nothing, within the scope, takes it.
-    if not Workup.objects.for_user(user).filter(public_id=public_id).update(version=F("version")):
+        return workups.select_related("patient__unit").select_for_update(of=("self",), no_key=True).get(**lookup)
+    if not workups.filter(**lookup).update(version=F("version")):
         raise Workup.DoesNotExist
-    return workups.get(public_id=public_id)
+    return workups.select_related("patient__unit").get(**lookup)
 
 
 def _save_step_state(
